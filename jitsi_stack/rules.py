@@ -1,0 +1,296 @@
+"""Validation rules. Each problem is one line: the key, what is wrong, the fix.
+
+`check(settings)` is run by every render; `check(settings, strict=True)` adds
+the rules of `nox -s lint` (production readiness).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .schema import FIELDS
+from .settings import (
+    EMAIL_RE,
+    FLOATING_TAGS,
+    IMAGE_RE,
+    MANAGED_VARS,
+    NAME_RE,
+    REMOVED_VARS,
+    TAG_RE,
+    VAR_RE,
+    Settings,
+    is_domain,
+    parse_advertise_ip,
+    suggest,
+)
+from .upstream_vars import VARS
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _type_problem(key: str, kind: str, value, choices) -> str | None:
+    """None when value fits kind, else the one-line problem."""
+    show = repr(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return f"{key}: {show} is not true or false: write true or false"
+    elif kind in ("int", "port"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{key}: {show} is not a whole number: write a number like {FIELDS[key].default}"
+        if kind == "port" and not 1 <= value <= 65535:
+            return f"{key}: port {value} is out of range: use a port between 1 and 65535"
+        if kind == "int" and value <= 0:
+            return f"{key}: {value} must be greater than 0"
+    elif kind == "list" or kind == "ip_list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key}: must be a list of strings, e.g. [a, b]"
+    elif kind == "mapping":
+        if not isinstance(value, dict):
+            return f"{key}: must be a mapping NAME: value"
+    elif kind == "choice":
+        if value not in choices:
+            return (f"{key}: unknown value {show}{suggest(str(value), choices)}: "
+                    f"use one of {', '.join(choices)}")
+    elif not isinstance(value, str):
+        return f"{key}: {show} must be text: quote it"
+    elif "\n" in value and key != "web.custom_config_js":
+        return f"{key}: must be a single line: remove the line break"
+    return None
+
+
+def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
+    errors: list[str] = []
+    warnings: list[str] = []
+    for key, spec in FIELDS.items():
+        problem = _type_problem(key, spec.kind, s[key], spec.choices)
+        if problem:
+            errors.append(problem)
+    if errors:  # later rules assume the types are right
+        return errors, warnings
+
+    _names(s, errors)
+    _public_url(s, errors, warnings, strict)
+    _ports(s, errors)
+    _https(s, errors, strict)
+    _auth(s, errors, strict)
+    _features(s, errors)
+    _advertise(s, errors, warnings, strict)
+    _passthrough(s, errors)
+    _files(s, errors)
+    return errors, warnings
+
+
+def _names(s: Settings, errors: list[str]) -> None:
+    for key in ("project_name", "container_prefix", "network.name"):
+        if not NAME_RE.match(s[key]):
+            errors.append(f"{key}: {s[key]!r} is not a valid Docker name: use lowercase letters, "
+                          "digits, '-' and '_'")
+    if not is_domain(s["xmpp.domain"]):
+        errors.append(f"xmpp.domain: {s['xmpp.domain']!r} is not a valid domain: use a name "
+                      "like meet.jitsi")
+    repo = s["images.repository"]
+    if not IMAGE_RE.match(repo) or ":" in repo.split("/")[-1]:
+        errors.append(f"images.repository: {repo!r} is not a registry path: use e.g. "
+                      "ghcr.io/jitsi (no tag)")
+    tag = s["images.tag"]
+    if not TAG_RE.match(tag):
+        errors.append(f"images.tag: {tag!r} is not a valid image tag: use e.g. stable-11146-2")
+    elif tag in FLOATING_TAGS:
+        errors.append(f"images.tag: {tag!r} floats between releases and breaks upgrades: pin a "
+                      "release such as stable-11146-2")
+    for key in ("images.etherpad", "images.whiteboard"):
+        if not IMAGE_RE.match(s[key]):
+            errors.append(f"{key}: {s[key]!r} is not an image reference: use name:tag")
+    if not s["timezone"].strip() or " " in s["timezone"]:
+        errors.append(f"timezone: {s['timezone']!r} is not a time zone: use e.g. UTC or "
+                      "Europe/Berlin")
+
+
+def _public_url(s, errors, warnings, strict) -> None:
+    url = s["public_url"]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        errors.append(f"public_url: {url!r} has an invalid port: use e.g. https://meet.example.com")
+        return
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        errors.append(f"public_url: {url!r} is not an http(s) URL: use e.g. "
+                      "https://meet.example.com or http://localhost:8443")
+        return
+    if parts.username or parts.password:
+        errors.append("public_url: must not contain a user or password: remove the user:pass@ part")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        errors.append(f"public_url: {url!r} has a path, query or fragment: Jitsi must be served at "
+                      "the root, use scheme://host[:port]")
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not is_domain(host):
+            errors.append(f"public_url: host {host!r} is not a valid domain or IP address")
+    if port is not None and not 1 <= port <= 65535:
+        errors.append(f"public_url: port {port} is out of range")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        message = (f"public_url: {url} is plain http for a host other than localhost: browsers "
+                   "block camera and microphone there; use https://")
+        (errors if strict else warnings).append(message)
+    # The published port must be the one in the URL when nothing else sits in front.
+    if host in LOCAL_HOSTS:
+        want = s["ports.https"] if parts.scheme == "https" else s["ports.http"]
+        effective = port or (443 if parts.scheme == "https" else 80)
+        if parts.scheme == "https" and not s["https.enabled"]:
+            errors.append(f"public_url: {url} is https on {host} but https.enabled is false: set "
+                          "https.enabled: true or use http://")
+        elif effective != want:
+            key = "ports.https" if parts.scheme == "https" else "ports.http"
+            errors.append(f"public_url: port {effective} differs from {key} ({want}): make them "
+                          "the same")
+
+
+def _ports(s, errors) -> None:
+    used: dict[tuple[str, int], str] = {}
+
+    def claim(key: str, proto: str, number: int) -> None:
+        other = used.get((proto, number))
+        if other:
+            errors.append(f"{key}: port {number}/{proto} is also used by {other}: choose another "
+                          "port")
+        else:
+            used[(proto, number)] = key
+
+    claim("ports.http", "tcp", s["ports.http"])
+    if s["https.enabled"]:
+        claim("ports.https", "tcp", s["ports.https"])
+    claim("ports.jvb_colibri", "tcp", s["ports.jvb_colibri"])
+    claim("ports.jicofo_rest", "tcp", s["ports.jicofo_rest"])
+    claim("ports.jvb_media", "udp", s["ports.jvb_media"])
+    if s["services.jigasi"]:
+        low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
+        if low > high:
+            errors.append(f"ports.jigasi_min: {low} is above ports.jigasi_max ({high}): swap them")
+        elif low <= s["ports.jvb_media"] <= high:
+            errors.append(f"ports.jigasi_min: the range {low}-{high}/udp contains "
+                          f"ports.jvb_media ({s['ports.jvb_media']}): move one of them")
+
+
+def _https(s, errors, strict) -> None:
+    le = "https.letsencrypt"
+    if s["https.http_redirect"] and not s["https.enabled"]:
+        errors.append("https.http_redirect: needs https.enabled: true (or turn the redirect off)")
+    if not s[f"{le}.enabled"]:
+        return
+    if not s["https.enabled"]:
+        errors.append(f"{le}.enabled: needs https.enabled: true")
+    domain, email = s[f"{le}.domain"], s[f"{le}.email"]
+    if not domain:
+        errors.append(f"{le}.domain: required when Let's Encrypt is on: set the public domain")
+    elif not is_domain(domain):
+        errors.append(f"{le}.domain: {domain!r} is not a valid domain")
+    elif domain != (s.public.hostname or ""):
+        errors.append(f"{le}.domain: {domain} differs from the public_url host "
+                      f"{s.public.hostname}: make them the same")
+    if not email:
+        errors.append(f"{le}.email: required when Let's Encrypt is on: set a contact address")
+    elif not EMAIL_RE.match(email):
+        errors.append(f"{le}.email: {email!r} is not an e-mail address")
+    if s["ports.http"] != 80 or s["ports.https"] != 443:
+        errors.append(f"{le}.enabled: Let's Encrypt needs host ports 80 and 443 (ports.http is "
+                      f"{s['ports.http']}, ports.https is {s['ports.https']}): set them to 80 "
+                      "and 443")
+
+
+def _auth(s, errors, strict) -> None:
+    if not s["auth.enabled"]:
+        return
+    kind = s["auth.type"]
+    if kind == "jwt":
+        if not s["auth.jwt.app_id"]:
+            errors.append("auth.jwt.app_id: required when auth.type is jwt: set the app id")
+        if not s["auth.jwt.app_secret"]:
+            errors.append("auth.jwt.app_secret: required when auth.type is jwt: set the shared "
+                          "secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)")
+        elif strict and len(s["auth.jwt.app_secret"]) < 16:
+            errors.append("auth.jwt.app_secret: shorter than 16 characters: use a long random "
+                          "secret")
+    elif kind == "ldap":
+        url = s["auth.ldap.url"]
+        if not url:
+            errors.append("auth.ldap.url: required when auth.type is ldap: set ldap(s)://host/")
+        elif urlsplit(url).scheme not in ("ldap", "ldaps") or not urlsplit(url).hostname:
+            errors.append(f"auth.ldap.url: {url!r} is not an ldap:// or ldaps:// URL")
+        if not s["auth.ldap.base"]:
+            errors.append("auth.ldap.base: required when auth.type is ldap: set the search base")
+    elif kind == "matrix" and not s["auth.matrix.uvs_url"]:
+        errors.append("auth.matrix.uvs_url: required when auth.type is matrix: set the UVS URL")
+
+
+def _features(s, errors) -> None:
+    if s["features.recording"] and not s["services.jibri"]:
+        errors.append("features.recording: needs the recorder: set services.jibri: true")
+    if s["features.transcriptions"] and not s["services.transcriber"]:
+        errors.append("features.transcriptions: needs services.transcriber: true")
+    if s["services.jigasi"]:
+        for key in ("sip.uri", "sip.password", "sip.server"):
+            if not s[key]:
+                errors.append(f"{key}: required when services.jigasi is on: set the SIP account")
+        uri = s["sip.uri"]
+        if uri and "@" not in uri:
+            errors.append(f"sip.uri: {uri!r} is not user@server: write the full SIP address")
+
+
+def _advertise(s, errors, warnings, strict) -> None:
+    ips = []
+    for item in s["jvb.advertise_ips"]:
+        try:
+            ips.append(parse_advertise_ip(item)[0])
+        except ValueError:
+            errors.append(f"jvb.advertise_ips: {item!r} is not an IP or IP#PORT: write e.g. "
+                          "203.0.113.10 or 192.168.1.10#10000")
+    host = s.public.hostname or ""
+    if host in LOCAL_HOSTS:
+        return
+    try:
+        public_ip = ipaddress.ip_address(host)
+        public_host_is_public = public_ip.is_global
+    except ValueError:
+        public_host_is_public = "." in host and not host.endswith((".local", ".lan", ".internal"))
+    if not ips:
+        warnings.append("jvb.advertise_ips: empty while public_url is not localhost: media fails "
+                        "when a third participant joins; set the host's public IP")
+    elif public_host_is_public and not any(ip.is_global for ip in ips):
+        warnings.append("jvb.advertise_ips: only private addresses are advertised while "
+                        f"public_url ({host}) is public: add the host's public IP")
+
+
+def _passthrough(s, errors) -> None:
+    for name, value in s["env"].items():
+        key = f"env.{name}"
+        if not isinstance(name, str) or not VAR_RE.match(name):
+            errors.append(f"{key}: not a variable name: use UPPER_CASE")
+        elif name in REMOVED_VARS:
+            errors.append(f"{key}: {REMOVED_VARS[name]}")
+        elif name in MANAGED_VARS:
+            errors.append(f"{key}: managed by jitsi-stack: set {MANAGED_VARS[name]} instead")
+        elif name not in VARS:
+            errors.append(f"{key}: not an upstream docker-jitsi-meet variable"
+                          f"{suggest(name, VARS)}: fix the name")
+        elif isinstance(value, (dict, list)) or value is None:
+            errors.append(f"{key}: must be a single value (text, number or true/false)")
+        elif "\n" in str(value):
+            errors.append(f"{key}: must be a single line: remove the line break")
+
+
+def _files(s, errors) -> None:
+    for name in s["compose.extra_files"]:
+        path = Path(name) if Path(name).is_absolute() else s.root / name
+        if not path.is_file():
+            errors.append(f"compose.extra_files: {name} does not exist: fix the path")
+    target = s["frontend.env_file"]
+    if target:
+        path = Path(target) if Path(target).is_absolute() else s.root / target
+        if not path.parent.is_dir():
+            errors.append(f"frontend.env_file: directory {path.parent} does not exist: fix the "
+                          "path or create the directory")

@@ -1,0 +1,88 @@
+"""The six internal passwords: generated once, kept in a 0600 file, never printed.
+
+Upstream containers refuse to start without them, and prosody keeps the
+accounts it created with the first values, so they must never change behind
+the operator's back. They live in .jitsi-stack/secrets.env (git-ignored) and
+are reused by every render.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as _random
+from pathlib import Path
+
+from .errors import StackError
+from .files import write_atomic
+
+SECRET_NAMES = (
+    "JICOFO_AUTH_PASSWORD",
+    "JVB_AUTH_PASSWORD",
+    "JIGASI_XMPP_PASSWORD",
+    "JIGASI_TRANSCRIBER_PASSWORD",
+    "JIBRI_RECORDER_PASSWORD",
+    "JIBRI_XMPP_PASSWORD",
+)
+SECRETS_FILE = Path(".jitsi-stack") / "secrets.env"
+MASK = "********"
+# Passthrough variables whose values are masked in every output.
+SECRET_HINTS = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|BINDPW|_KEY$")
+LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([0-9a-f]{32,128})$")
+
+
+def path(root: Path) -> Path:
+    return Path(root) / SECRETS_FILE
+
+
+def generate() -> str:
+    """128 bits from the OS CSPRNG, as 32 hex characters (like upstream's openssl rand -hex 16)."""
+    return _random.token_hex(16)
+
+
+def read(root: Path) -> dict[str, str]:
+    """The stored secrets; {} when the file does not exist yet."""
+    file = path(root)
+    if not file.exists():
+        return {}
+    values: dict[str, str] = {}
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = LINE.match(line.strip())
+        if not match or match.group(1) not in SECRET_NAMES:
+            raise StackError(
+                f"{SECRETS_FILE}:{number}: not NAME=<hex>: restore it from a backup or delete "
+                "the line to generate a new value (prosody accounts then need `inv rotate-secrets`)"
+            )
+        values[match.group(1)] = match.group(2)
+    return values
+
+
+def ensure(root: Path, *, write: bool = True) -> tuple[dict[str, str], list[str]]:
+    """All six secrets, generating the missing ones. Returns (secrets, names generated now)."""
+    values = read(root)
+    missing = [name for name in SECRET_NAMES if name not in values]
+    for name in missing:
+        values[name] = generate()
+    if missing and write:
+        save(root, values)
+    return values, missing
+
+
+def save(root: Path, values: dict[str, str]) -> None:
+    body = "# jitsi-stack internal passwords: generated once, keep this file private (0600).\n"
+    body += "".join(f"{name}={values[name]}\n" for name in SECRET_NAMES if name in values)
+    file = path(root)
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(file, body, mode=0o600)
+
+
+def mask(text: str, hidden: set[str] | list[str]) -> str:
+    """Replace every secret value in text by a mask (longest first)."""
+    for value in sorted({v for v in hidden if v and len(v) >= 4}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+def is_secret_name(name: str) -> bool:
+    return name in SECRET_NAMES or bool(SECRET_HINTS.search(name))
