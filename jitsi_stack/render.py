@@ -257,7 +257,8 @@ def render(settings: Settings, *, check: bool = False, force: bool = False,
     for rel in to_backup:
         report.backups.append(_backup(root, rel, stamp))
     prepare_tree(root)
-    hashes = files.read_manifest(root)
+    recorded = files.read_manifest(root)
+    hashes = dict(recorded)
     for st in states:
         out = st.output
         if st.changed:
@@ -274,7 +275,8 @@ def render(settings: Settings, *, check: bool = False, force: bool = False,
         mode = front[0].stat().st_mode & 0o777 if front[0].exists() else 0o644
         files.write_atomic(front[0], front[2], mode)
         report.written.append(str(front[0]))
-    files.write_manifest(root, hashes)
+    if hashes != recorded:
+        files.write_manifest(root, hashes)
     return report
 
 

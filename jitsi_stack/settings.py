@@ -241,6 +241,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _unknown_key(dotted: str, origin: str) -> str:
+    origin = origin.removeprefix("file:")
     upper = dotted.upper()
     if upper in REMOVED_VARS:
         return f"{origin}: {dotted}: {REMOVED_VARS[upper]}"
