@@ -28,9 +28,13 @@ def operator_errors(fn):
     return wrapper
 
 
-@task(name="render", help={"check": "Exit 1 and show a diff when a generated file is out of "
-                           "date; write nothing", "force": "Overwrite hand edits (a backup "
-                           "is kept in .jitsi-stack/backups/)"})
+@task(
+    name="render",
+    help={
+        "check": "Exit 1 and show a diff when a generated file is out of date; write nothing",
+        "force": "Overwrite hand edits (a backup is kept in .jitsi-stack/backups/)",
+    },
+)
 @operator_errors
 def render_(c, check=False, force=False):
     """Render docker-compose.yml, jitsi-meet/.env and the config tree from the settings."""
@@ -63,9 +67,14 @@ def lint_settings(c):
     ui.info(f"settings OK ({', '.join(str(p.name) for p in s.files) or 'defaults'})")
 
 
-@task(positional=["targets"], optional=["targets"],
-      help={"targets": "Services: web, prosody, jicofo, jvb, jitsi, or a compose service "
-            "(comma separated); default: everything"})
+@task(
+    positional=["targets"],
+    optional=["targets"],
+    help={
+        "targets": "Services: web, prosody, jicofo, jvb, jitsi, or a compose service "
+        "(comma separated); default: everything"
+    },
+)
 @operator_errors
 def start(c, targets=""):
     """Render if needed, start the stack, wait until every service is healthy."""
@@ -75,8 +84,11 @@ def start(c, targets=""):
     ui.out.print(f"Jitsi Meet is up: {s['public_url']}", style="bold green", markup=False)
 
 
-@task(positional=["targets"], optional=["targets"],
-      help={"targets": "Services to stop (default: everything)"})
+@task(
+    positional=["targets"],
+    optional=["targets"],
+    help={"targets": "Services to stop (default: everything)"},
+)
 @operator_errors
 def stop(c, targets=""):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
@@ -85,8 +97,11 @@ def stop(c, targets=""):
     c.run(compose.cmd(s, "stop", *services), env=compose.child_env(s), replace_env=True)
 
 
-@task(positional=["targets"], optional=["targets"],
-      help={"targets": "Services to restart (default: everything)"})
+@task(
+    positional=["targets"],
+    optional=["targets"],
+    help={"targets": "Services to restart (default: everything)"},
+)
 @operator_errors
 def restart(c, targets=""):
     """Recreate containers so they read the current settings, then wait for health."""
@@ -96,10 +111,16 @@ def restart(c, targets=""):
     ui.info(f"healthy after {seconds:.1f}s")
 
 
-@task(positional=["target"], optional=["target"],
-      help={"target": "jitsi (default), web, prosody, jicofo, jvb or a compose service",
-            "follow": "Keep streaming", "tail": "Lines per service (default 100)",
-            "since": "Only newer lines: 10m, 2h, or a timestamp"})
+@task(
+    positional=["target"],
+    optional=["target"],
+    help={
+        "target": "jitsi (default), web, prosody, jicofo, jvb or a compose service",
+        "follow": "Keep streaming",
+        "tail": "Lines per service (default 100)",
+        "since": "Only newer lines: 10m, 2h, or a timestamp",
+    },
+)
 @operator_errors
 def logs(c, target="jitsi", follow=False, tail=100, since=""):
     """Show container logs."""
@@ -121,9 +142,12 @@ def status_(c, json=False):  # noqa: A002
         raise Exit(code=1)
 
 
-
-@task(help={"tag": "Switch to this image tag (default: pull the current one)",
-            "rollback": "Return to the previous tag"})
+@task(
+    help={
+        "tag": "Switch to this image tag (default: pull the current one)",
+        "rollback": "Return to the previous tag",
+    }
+)
 @operator_errors
 def update(c, tag="", rollback=False):
     """Pull images, recreate, wait for health; roll back by itself when health fails."""
@@ -140,9 +164,14 @@ def clean(c, yes=False, all=False):  # noqa: A002
         ui.info(line)
 
 
-@task(help={"url": "Check this deployment instead of the local one",
-            "json": "Print JSON", "junit": "Write a JUnit XML report to this file",
-            "only": "Comma-separated check names"})
+@task(
+    help={
+        "url": "Check this deployment instead of the local one",
+        "json": "Print JSON",
+        "junit": "Write a JUnit XML report to this file",
+        "only": "Comma-separated check names",
+    }
+)
 @operator_errors
 def smoke(c, url="", json=False, junit="", only=""):  # noqa: A002
     """Check a running deployment end to end, as a browser uses it."""
@@ -159,4 +188,3 @@ def smoke(c, url="", json=False, junit="", only=""):  # noqa: A002
         checks.write_junit(results, junit)
     if checks.exit_code(results):
         raise Exit(code=1)
-

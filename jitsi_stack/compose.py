@@ -26,8 +26,14 @@ def files(s: Settings) -> list[Path]:
 
 def argv(s: Settings, *args: str) -> list[str]:
     """Full argv of `docker compose <args>` for this project."""
-    cmd = ["docker", "compose", "--project-directory", str(s.root),
-           "--project-name", s["project_name"]]
+    cmd = [
+        "docker",
+        "compose",
+        "--project-directory",
+        str(s.root),
+        "--project-name",
+        s["project_name"],
+    ]
     env_file = s.root / ENV_FILE
     if env_file.exists():
         cmd += ["--env-file", str(env_file)]

@@ -29,11 +29,17 @@ def rows(s: Settings) -> list[tuple[str, str, str]]:
 def show(s: Settings, as_json: bool = False) -> None:
     data = rows(s)
     if as_json:
-        ui.plain(json.dumps({key: {"value": value, "source": source}
-                             for key, value, source in data}, indent=2))
+        ui.plain(
+            json.dumps(
+                {key: {"value": value, "source": source} for key, value, source in data}, indent=2
+            )
+        )
         return
     files = ", ".join(str(p) for p in s.files) or "none (defaults only)"
-    ui.out.print(ui.table(f"settings (files: {files})", ["setting", "value", "source"],
-                          [list(r) for r in data]))
+    ui.out.print(
+        ui.table(
+            f"settings (files: {files})", ["setting", "value", "source"], [list(r) for r in data]
+        )
+    )
     for warning in s.warnings:
         ui.warn(warning)

@@ -16,8 +16,17 @@ from . import secrets as secret_store
 from .errors import StackError
 from .settings import Settings
 
-SHORT = ("web", "prosody", "jicofo", "jvb", "jibri", "jigasi", "transcriber", "etherpad",
-         "whiteboard")
+SHORT = (
+    "web",
+    "prosody",
+    "jicofo",
+    "jvb",
+    "jibri",
+    "jigasi",
+    "transcriber",
+    "etherpad",
+    "whiteboard",
+)
 
 
 def jitsi_services(s: Settings) -> list[str]:
@@ -45,8 +54,11 @@ def resolve_targets(s: Settings, targets: list[str]) -> list[str]:
             wanted.append(f"jitsi-{target}")
         else:
             if platform is None:
-                platform = [x for x in compose.services(s) if x not in jitsi] if s[
-                    "compose.extra_files"] else []
+                platform = (
+                    [x for x in compose.services(s) if x not in jitsi]
+                    if s["compose.extra_files"]
+                    else []
+                )
             if target in platform:
                 wanted.append(target)
                 continue
@@ -54,8 +66,9 @@ def resolve_targets(s: Settings, targets: list[str]) -> list[str]:
             close = difflib.get_close_matches(target, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             if target in SHORT:
-                raise StackError(f"{target} is not enabled: set services.{target}: true in "
-                                 "jitsi-stack.yml")
+                raise StackError(
+                    f"{target} is not enabled: set services.{target}: true in jitsi-stack.yml"
+                )
             raise StackError(f"unknown target {target!r}{hint}: use one of {', '.join(known)}")
     return list(dict.fromkeys(wanted))
 
@@ -76,11 +89,13 @@ def port_specs(s: Settings, services: list[str]) -> list[preflight.PortSpec]:
             specs.append(preflight.PortSpec("ports.https", s["ports.https"]))
     if "jitsi-jvb" in wanted:
         specs.append(preflight.PortSpec("ports.jvb_media", s["ports.jvb_media"], "udp"))
-        specs.append(preflight.PortSpec("ports.jvb_colibri", s["ports.jvb_colibri"], "tcp",
-                                        "127.0.0.1"))
+        specs.append(
+            preflight.PortSpec("ports.jvb_colibri", s["ports.jvb_colibri"], "tcp", "127.0.0.1")
+        )
     if "jitsi-jicofo" in wanted:
-        specs.append(preflight.PortSpec("ports.jicofo_rest", s["ports.jicofo_rest"], "tcp",
-                                        "127.0.0.1"))
+        specs.append(
+            preflight.PortSpec("ports.jicofo_rest", s["ports.jicofo_rest"], "tcp", "127.0.0.1")
+        )
     if "jitsi-jigasi" in wanted:
         for number in range(s["ports.jigasi_min"], s["ports.jigasi_max"] + 1):
             specs.append(preflight.PortSpec("ports.jigasi_min", number, "udp"))
@@ -93,7 +108,9 @@ def port_specs(s: Settings, services: list[str]) -> list[preflight.PortSpec]:
 def missing_images(images: list[str]) -> list[str]:
     result = subprocess.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     present = set(result.stdout.split())
     return [image for image in images if image not in present]
@@ -106,14 +123,18 @@ def service_images(s: Settings) -> dict[str, str]:
 
 PULL_ERRORS = re.compile(
     r"pull access denied|manifest unknown|not found|failed to resolve|no such host|"
-    r"connection refused|unauthorized|toomanyrequests|i/o timeout", re.I)
+    r"connection refused|unauthorized|toomanyrequests|i/o timeout",
+    re.I,
+)
 
 
 def pull(s: Settings, services: list[str]) -> None:
     """Pull missing images with Compose's own progress output."""
     images = service_images(s)
     wanted = [svc for svc in services if svc in images]
-    todo = [svc for svc in wanted if images[svc] in set(missing_images([images[x] for x in wanted]))]
+    todo = [
+        svc for svc in wanted if images[svc] in set(missing_images([images[x] for x in wanted]))
+    ]
     if not todo:
         return
     ui.info(f"pulling {len(todo)} image(s): {', '.join(images[svc] for svc in todo)}")
@@ -165,13 +186,13 @@ def last_logs(s: Settings, service: str, lines: int = 15) -> str:
     return secret_store.mask(text, hidden_values(s))
 
 
-def wait_healthy(s: Settings, services: list[str], timeout: float,
-                 busy: threading.Thread | None = None) -> float:
+def wait_healthy(
+    s: Settings, services: list[str], timeout: float, busy: threading.Thread | None = None
+) -> float:
     """Wait until every service runs and is healthy; live progress; returns seconds taken."""
     start = time.monotonic()
     seen: dict[str, str] = {}
-    live = Live(console=ui.err, transient=False, auto_refresh=False) if ui.err.is_terminal \
-        else None
+    live = Live(console=ui.err, transient=False, auto_refresh=False) if ui.err.is_terminal else None
     current: dict[str, ServiceState] = {}
     try:
         if live:
@@ -181,8 +202,12 @@ def wait_healthy(s: Settings, services: list[str], timeout: float,
             current = states(s, services)
             if live:
                 rows = [[svc, st.label, "ok" if st.ready else "…"] for svc, st in current.items()]
-                live.update(ui.table(f"waiting for health ({elapsed:.0f}s)",
-                                     ["service", "state", ""], rows), refresh=True)
+                live.update(
+                    ui.table(
+                        f"waiting for health ({elapsed:.0f}s)", ["service", "state", ""], rows
+                    ),
+                    refresh=True,
+                )
             else:
                 for svc, st in current.items():
                     if seen.get(svc) != st.label:
@@ -197,8 +222,9 @@ def wait_healthy(s: Settings, services: list[str], timeout: float,
         if live:
             live.stop()
     bad = [st for st in current.values() if not st.ready]
-    detail = "\n".join(f"--- last log lines of {st.service} ---\n{last_logs(s, st.service)}"
-                       for st in bad)
+    detail = "\n".join(
+        f"--- last log lines of {st.service} ---\n{last_logs(s, st.service)}" for st in bad
+    )
     names = ", ".join(f"{st.service} ({st.label})" for st in bad)
     raise StackError(
         f"not healthy after {timeout:.0f}s: {names}: see the log lines below, fix the cause and "
@@ -214,16 +240,19 @@ def report_render(report: render.Report) -> None:
     for warning in report.warnings:
         ui.warn(warning)
     if report.new_secrets:
-        ui.info(f"generated {len(report.new_secrets)} internal password(s) into "
-                f"{secret_store.SECRETS_FILE} (mode 0600)")
+        ui.info(
+            f"generated {len(report.new_secrets)} internal password(s) into "
+            f"{secret_store.SECRETS_FILE} (mode 0600)"
+        )
     for path in report.backups:
         ui.info(f"backed up the hand-edited file to {path}")
     if report.written:
         ui.info(f"rendered {', '.join(report.written)}")
 
 
-def up(s: Settings, services: list[str], *, recreate: bool = False,
-       timeout: float | None = None) -> float:
+def up(
+    s: Settings, services: list[str], *, recreate: bool = False, timeout: float | None = None
+) -> float:
     """Render, check, `docker compose up -d`, wait for health. Returns seconds to healthy."""
     preflight.check_docker()
     report_render(render.render(s))
@@ -262,18 +291,22 @@ def up(s: Settings, services: list[str], *, recreate: bool = False,
 
 def _up_error(s: Settings, result: compose.Result) -> StackError:
     text = secret_store.mask(result.stderr + result.stdout, hidden_values(s))
-    port = re.search(r"(?:Bind for [^ ]*:|bind: address already in use.*?)(\d+)", text) or \
-        re.search(r":(\d+) failed: port is already allocated", text)
+    port = re.search(
+        r"(?:Bind for [^ ]*:|bind: address already in use.*?)(\d+)", text
+    ) or re.search(r":(\d+) failed: port is already allocated", text)
     if port or "address already in use" in text or "port is already allocated" in text:
         number = port.group(1) if port else "?"
-        return StackError(f"host port {number} is already in use: free it or change the port in "
-                          "jitsi-stack.yml (ports.*)", detail=text)
+        return StackError(
+            f"host port {number} is already in use: free it or change the port in "
+            "jitsi-stack.yml (ports.*)",
+            detail=text,
+        )
     if PULL_ERRORS.search(text):
-        return StackError("an image could not be pulled: check images.repository and images.tag",
-                          detail=text)
+        return StackError(
+            "an image could not be pulled: check images.repository and images.tag", detail=text
+        )
     last = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return StackError(f"docker compose up failed: {last[-1] if last else 'no output'}",
-                      detail=text)
+    return StackError(f"docker compose up failed: {last[-1] if last else 'no output'}", detail=text)
 
 
 def stop(s: Settings, services: list[str]) -> compose.Result:

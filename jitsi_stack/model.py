@@ -244,63 +244,85 @@ def compose_services(s: Settings, env: dict[str, str]) -> list[dict]:
     big_tmpfs = ["/run:size=256M,mode=1750,exec", "/tmp:size=256M,mode=1777,noexec"]
     jigasi_tmpfs = ["/run:size=16M,mode=1750,exec", "/tmp:size=128M,mode=1777,noexec"]
     if s["services.jibri"]:
-        services.append(base(
-            "jibri",
-            tmpfs=big_tmpfs,
-            shm_size="2gb",
-            volumes=[f"{cfg}/jibri:/config:Z", f"{cfg}/storage/jibri:/storage:Z"],
-            fixed_env=[("DISPLAY", ":0")],
-            healthcheck=["CMD", "curl", "-fsS", "-o", "/dev/null",
-                         "http://127.0.0.1:2222/jibri/api/v1.0/health"],
-            depends_on=[("jitsi-jicofo", healthy)],
-        ))
+        services.append(
+            base(
+                "jibri",
+                tmpfs=big_tmpfs,
+                shm_size="2gb",
+                volumes=[f"{cfg}/jibri:/config:Z", f"{cfg}/storage/jibri:/storage:Z"],
+                fixed_env=[("DISPLAY", ":0")],
+                healthcheck=[
+                    "CMD",
+                    "curl",
+                    "-fsS",
+                    "-o",
+                    "/dev/null",
+                    "http://127.0.0.1:2222/jibri/api/v1.0/health",
+                ],
+                depends_on=[("jitsi-jicofo", healthy)],
+            )
+        )
     if s["services.jigasi"]:
         low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
-        services.append(base(
-            "jigasi",
-            tmpfs=jigasi_tmpfs,
-            ports=[f"{low}-{high}:{low}-{high}/udp"],
-            volumes=[f"{cfg}/jigasi:/config:Z"],
-            fixed_env=[("JIGASI_MODE", "sip")],
-            depends_on=[("jitsi-prosody", healthy)],
-        ))
+        services.append(
+            base(
+                "jigasi",
+                tmpfs=jigasi_tmpfs,
+                ports=[f"{low}-{high}:{low}-{high}/udp"],
+                volumes=[f"{cfg}/jigasi:/config:Z"],
+                fixed_env=[("JIGASI_MODE", "sip")],
+                depends_on=[("jitsi-prosody", healthy)],
+            )
+        )
     if s["services.transcriber"]:
-        services.append(base(
-            "transcriber",
-            image=_image(s, "jigasi"),
-            tmpfs=jigasi_tmpfs,
-            volumes=[f"{cfg}/transcriber:/config:Z",
-                     f"{cfg}/storage/transcripts:/tmp/transcripts:Z"],
-            fixed_env=[("JIGASI_MODE", "transcriber")],
-            depends_on=[("jitsi-prosody", healthy)],
-        ))
-    node_probe = ("require('http').get('http://127.0.0.1:{port}{path}',"
-                  "r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))")
+        services.append(
+            base(
+                "transcriber",
+                image=_image(s, "jigasi"),
+                tmpfs=jigasi_tmpfs,
+                volumes=[
+                    f"{cfg}/transcriber:/config:Z",
+                    f"{cfg}/storage/transcripts:/tmp/transcripts:Z",
+                ],
+                fixed_env=[("JIGASI_MODE", "transcriber")],
+                depends_on=[("jitsi-prosody", healthy)],
+            )
+        )
+    node_probe = (
+        "require('http').get('http://127.0.0.1:{port}{path}',"
+        "r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))"
+    )
     if s["services.etherpad"]:
-        services.append(base(
-            "etherpad",
-            image=s["images.etherpad"],
-            read_only=False,
-            env=[],
-            fixed_env=[
-                ("TITLE", "Video Chat"),
-                ("DEFAULT_PAD_TEXT", "Welcome to Web Chat!"),
-                ("SKIN_NAME", "colibris"),
-                ("SKIN_VARIANTS",
-                 "super-light-toolbar super-light-editor light-background full-width-editor"),
-                ("SUPPRESS_ERRORS_IN_PAD_TEXT", "true"),
-            ],
-            healthcheck=["CMD", "node", "-e", node_probe.format(port=9001, path="/health")],
-            aliases=[f"etherpad.{domain}"],
-        ))
+        services.append(
+            base(
+                "etherpad",
+                image=s["images.etherpad"],
+                read_only=False,
+                env=[],
+                fixed_env=[
+                    ("TITLE", "Video Chat"),
+                    ("DEFAULT_PAD_TEXT", "Welcome to Web Chat!"),
+                    ("SKIN_NAME", "colibris"),
+                    (
+                        "SKIN_VARIANTS",
+                        "super-light-toolbar super-light-editor light-background full-width-editor",
+                    ),
+                    ("SUPPRESS_ERRORS_IN_PAD_TEXT", "true"),
+                ],
+                healthcheck=["CMD", "node", "-e", node_probe.format(port=9001, path="/health")],
+                aliases=[f"etherpad.{domain}"],
+            )
+        )
     if s["services.whiteboard"]:
-        services.append(base(
-            "whiteboard",
-            image=s["images.whiteboard"],
-            read_only=False,
-            env=[],
-            healthcheck=["CMD", "node", "-e", node_probe.format(port=80, path="/")],
-            depends_on=[("jitsi-web", "service_started")],
-            aliases=[f"whiteboard.{domain}"],
-        ))
+        services.append(
+            base(
+                "whiteboard",
+                image=s["images.whiteboard"],
+                read_only=False,
+                env=[],
+                healthcheck=["CMD", "node", "-e", node_probe.format(port=80, path="/")],
+                depends_on=[("jitsi-web", "service_started")],
+                aliases=[f"whiteboard.{domain}"],
+            )
+        )
     return services

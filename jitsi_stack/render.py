@@ -185,8 +185,10 @@ def _states(root: Path, outputs: list[Output]) -> list[FileState]:
 def diff(path: str, current: str | None, new: str, hidden: set[str]) -> str:
     old = secret_store.mask(current or "", hidden).splitlines(keepends=True)
     lines = difflib.unified_diff(
-        old, secret_store.mask(new, hidden).splitlines(keepends=True),
-        fromfile=f"{path} (on disk)", tofile=f"{path} (from settings)",
+        old,
+        secret_store.mask(new, hidden).splitlines(keepends=True),
+        fromfile=f"{path} (on disk)",
+        tofile=f"{path} (from settings)",
     )
     return "".join(lines)
 
@@ -209,8 +211,9 @@ def root_env_ok(root: Path) -> bool:
     return link.is_symlink() and os.readlink(link) == ENV_FILE
 
 
-def render(settings: Settings, *, check: bool = False, force: bool = False,
-           template_dir: Path = TEMPLATES) -> Report:
+def render(
+    settings: Settings, *, check: bool = False, force: bool = False, template_dir: Path = TEMPLATES
+) -> Report:
     """Render every generated file. check: compare only. force: overwrite hand edits."""
     root = settings.root
     stored, missing = secret_store.ensure(root, write=False)
@@ -320,4 +323,4 @@ def _give_to_container_user(path: Path) -> None:
             os.chown(path, UID, UID, follow_symlinks=False)
     elif os.geteuid() != UID and st.st_uid == os.geteuid() and (st.st_mode & 0o777) != 0o777:
         # Not root and not uid 1000: upstream's recipe is to make the dirs world-writable.
-        os.chmod(path, 0o777)
+        os.chmod(path, 0o777)  # noqa: S103 - upstream recipe for non-root hosts

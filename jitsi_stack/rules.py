@@ -28,6 +28,25 @@ from .settings import (
 from .upstream_vars import VARS
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# Addresses no outside participant can reach (RFC 1918, CGNAT, loopback, link-local, ULA).
+NON_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+
+
+def reachable_from_outside(ip) -> bool:
+    return not any(ip.version == net.version and ip in net for net in NON_PUBLIC)
 
 
 def _type_problem(key: str, kind: str, value, choices) -> str | None:
@@ -51,8 +70,10 @@ def _type_problem(key: str, kind: str, value, choices) -> str | None:
             return f"{key}: must be a mapping NAME: value"
     elif kind == "choice":
         if value not in choices:
-            return (f"{key}: unknown value {show}{suggest(str(value), choices)}: "
-                    f"use one of {', '.join(choices)}")
+            return (
+                f"{key}: unknown value {show}{suggest(str(value), choices)}: "
+                f"use one of {', '.join(choices)}"
+            )
     elif not isinstance(value, str):
         return f"{key}: {show} must be text: quote it"
     elif "\n" in value and key != "web.custom_config_js":
@@ -85,27 +106,34 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
 def _names(s: Settings, errors: list[str]) -> None:
     for key in ("project_name", "container_prefix", "network.name"):
         if not NAME_RE.match(s[key]):
-            errors.append(f"{key}: {s[key]!r} is not a valid Docker name: use lowercase letters, "
-                          "digits, '-' and '_'")
+            errors.append(
+                f"{key}: {s[key]!r} is not a valid Docker name: use lowercase letters, "
+                "digits, '-' and '_'"
+            )
     if not is_domain(s["xmpp.domain"]):
-        errors.append(f"xmpp.domain: {s['xmpp.domain']!r} is not a valid domain: use a name "
-                      "like meet.jitsi")
+        errors.append(
+            f"xmpp.domain: {s['xmpp.domain']!r} is not a valid domain: use a name like meet.jitsi"
+        )
     repo = s["images.repository"]
     if not IMAGE_RE.match(repo) or ":" in repo.split("/")[-1]:
-        errors.append(f"images.repository: {repo!r} is not a registry path: use e.g. "
-                      "ghcr.io/jitsi (no tag)")
+        errors.append(
+            f"images.repository: {repo!r} is not a registry path: use e.g. ghcr.io/jitsi (no tag)"
+        )
     tag = s["images.tag"]
     if not TAG_RE.match(tag):
         errors.append(f"images.tag: {tag!r} is not a valid image tag: use e.g. stable-11146-2")
     elif tag in FLOATING_TAGS:
-        errors.append(f"images.tag: {tag!r} floats between releases and breaks upgrades: pin a "
-                      "release such as stable-11146-2")
+        errors.append(
+            f"images.tag: {tag!r} floats between releases and breaks upgrades: pin a "
+            "release such as stable-11146-2"
+        )
     for key in ("images.etherpad", "images.whiteboard"):
         if not IMAGE_RE.match(s[key]):
             errors.append(f"{key}: {s[key]!r} is not an image reference: use name:tag")
     if not s["timezone"].strip() or " " in s["timezone"]:
-        errors.append(f"timezone: {s['timezone']!r} is not a time zone: use e.g. UTC or "
-                      "Europe/Berlin")
+        errors.append(
+            f"timezone: {s['timezone']!r} is not a time zone: use e.g. UTC or Europe/Berlin"
+        )
 
 
 def _public_url(s, errors, warnings, strict) -> None:
@@ -117,14 +145,18 @@ def _public_url(s, errors, warnings, strict) -> None:
         errors.append(f"public_url: {url!r} has an invalid port: use e.g. https://meet.example.com")
         return
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors.append(f"public_url: {url!r} is not an http(s) URL: use e.g. "
-                      "https://meet.example.com or http://localhost:8443")
+        errors.append(
+            f"public_url: {url!r} is not an http(s) URL: use e.g. "
+            "https://meet.example.com or http://localhost:8443"
+        )
         return
     if parts.username or parts.password:
         errors.append("public_url: must not contain a user or password: remove the user:pass@ part")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        errors.append(f"public_url: {url!r} has a path, query or fragment: Jitsi must be served at "
-                      "the root, use scheme://host[:port]")
+        errors.append(
+            f"public_url: {url!r} has a path, query or fragment: Jitsi must be served at "
+            "the root, use scheme://host[:port]"
+        )
     host = parts.hostname
     try:
         ipaddress.ip_address(host)
@@ -134,20 +166,25 @@ def _public_url(s, errors, warnings, strict) -> None:
     if port is not None and not 1 <= port <= 65535:
         errors.append(f"public_url: port {port} is out of range")
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
-        message = (f"public_url: {url} is plain http for a host other than localhost: browsers "
-                   "block camera and microphone there; use https://")
+        message = (
+            f"public_url: {url} is plain http for a host other than localhost: browsers "
+            "block camera and microphone there; use https://"
+        )
         (errors if strict else warnings).append(message)
     # The published port must be the one in the URL when nothing else sits in front.
     if host in LOCAL_HOSTS:
         want = s["ports.https"] if parts.scheme == "https" else s["ports.http"]
         effective = port or (443 if parts.scheme == "https" else 80)
         if parts.scheme == "https" and not s["https.enabled"]:
-            errors.append(f"public_url: {url} is https on {host} but https.enabled is false: set "
-                          "https.enabled: true or use http://")
+            errors.append(
+                f"public_url: {url} is https on {host} but https.enabled is false: set "
+                "https.enabled: true or use http://"
+            )
         elif effective != want:
             key = "ports.https" if parts.scheme == "https" else "ports.http"
-            errors.append(f"public_url: port {effective} differs from {key} ({want}): make them "
-                          "the same")
+            errors.append(
+                f"public_url: port {effective} differs from {key} ({want}): make them the same"
+            )
 
 
 def _ports(s, errors) -> None:
@@ -156,8 +193,9 @@ def _ports(s, errors) -> None:
     def claim(key: str, proto: str, number: int) -> None:
         other = used.get((proto, number))
         if other:
-            errors.append(f"{key}: port {number}/{proto} is also used by {other}: choose another "
-                          "port")
+            errors.append(
+                f"{key}: port {number}/{proto} is also used by {other}: choose another port"
+            )
         else:
             used[(proto, number)] = key
 
@@ -172,8 +210,10 @@ def _ports(s, errors) -> None:
         if low > high:
             errors.append(f"ports.jigasi_min: {low} is above ports.jigasi_max ({high}): swap them")
         elif low <= s["ports.jvb_media"] <= high:
-            errors.append(f"ports.jigasi_min: the range {low}-{high}/udp contains "
-                          f"ports.jvb_media ({s['ports.jvb_media']}): move one of them")
+            errors.append(
+                f"ports.jigasi_min: the range {low}-{high}/udp contains "
+                f"ports.jvb_media ({s['ports.jvb_media']}): move one of them"
+            )
 
 
 def _https(s, errors, strict) -> None:
@@ -190,16 +230,20 @@ def _https(s, errors, strict) -> None:
     elif not is_domain(domain):
         errors.append(f"{le}.domain: {domain!r} is not a valid domain")
     elif domain != (s.public.hostname or ""):
-        errors.append(f"{le}.domain: {domain} differs from the public_url host "
-                      f"{s.public.hostname}: make them the same")
+        errors.append(
+            f"{le}.domain: {domain} differs from the public_url host "
+            f"{s.public.hostname}: make them the same"
+        )
     if not email:
         errors.append(f"{le}.email: required when Let's Encrypt is on: set a contact address")
     elif not EMAIL_RE.match(email):
         errors.append(f"{le}.email: {email!r} is not an e-mail address")
     if s["ports.http"] != 80 or s["ports.https"] != 443:
-        errors.append(f"{le}.enabled: Let's Encrypt needs host ports 80 and 443 (ports.http is "
-                      f"{s['ports.http']}, ports.https is {s['ports.https']}): set them to 80 "
-                      "and 443")
+        errors.append(
+            f"{le}.enabled: Let's Encrypt needs host ports 80 and 443 (ports.http is "
+            f"{s['ports.http']}, ports.https is {s['ports.https']}): set them to 80 "
+            "and 443"
+        )
 
 
 def _auth(s, errors, strict) -> None:
@@ -210,11 +254,14 @@ def _auth(s, errors, strict) -> None:
         if not s["auth.jwt.app_id"]:
             errors.append("auth.jwt.app_id: required when auth.type is jwt: set the app id")
         if not s["auth.jwt.app_secret"]:
-            errors.append("auth.jwt.app_secret: required when auth.type is jwt: set the shared "
-                          "secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)")
+            errors.append(
+                "auth.jwt.app_secret: required when auth.type is jwt: set the shared "
+                "secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)"
+            )
         elif strict and len(s["auth.jwt.app_secret"]) < 16:
-            errors.append("auth.jwt.app_secret: shorter than 16 characters: use a long random "
-                          "secret")
+            errors.append(
+                "auth.jwt.app_secret: shorter than 16 characters: use a long random secret"
+            )
     elif kind == "ldap":
         url = s["auth.ldap.url"]
         if not url:
@@ -247,22 +294,29 @@ def _advertise(s, errors, warnings, strict) -> None:
         try:
             ips.append(parse_advertise_ip(item)[0])
         except ValueError:
-            errors.append(f"jvb.advertise_ips: {item!r} is not an IP or IP#PORT: write e.g. "
-                          "203.0.113.10 or 192.168.1.10#10000")
+            errors.append(
+                f"jvb.advertise_ips: {item!r} is not an IP or IP#PORT: write e.g. "
+                "203.0.113.10 or 192.168.1.10#10000"
+            )
+    if len(ips) != len(s["jvb.advertise_ips"]):
+        return
     host = s.public.hostname or ""
     if host in LOCAL_HOSTS:
         return
     try:
-        public_ip = ipaddress.ip_address(host)
-        public_host_is_public = public_ip.is_global
+        public_host_is_public = reachable_from_outside(ipaddress.ip_address(host))
     except ValueError:
         public_host_is_public = "." in host and not host.endswith((".local", ".lan", ".internal"))
     if not ips:
-        warnings.append("jvb.advertise_ips: empty while public_url is not localhost: media fails "
-                        "when a third participant joins; set the host's public IP")
-    elif public_host_is_public and not any(ip.is_global for ip in ips):
-        warnings.append("jvb.advertise_ips: only private addresses are advertised while "
-                        f"public_url ({host}) is public: add the host's public IP")
+        warnings.append(
+            "jvb.advertise_ips: empty while public_url is not localhost: media fails "
+            "when a third participant joins; set the host's public IP"
+        )
+    elif public_host_is_public and not any(reachable_from_outside(ip) for ip in ips):
+        warnings.append(
+            "jvb.advertise_ips: only private addresses are advertised while "
+            f"public_url ({host}) is public: add the host's public IP"
+        )
 
 
 def _passthrough(s, errors) -> None:
@@ -275,8 +329,10 @@ def _passthrough(s, errors) -> None:
         elif name in MANAGED_VARS:
             errors.append(f"{key}: managed by jitsi-stack: set {MANAGED_VARS[name]} instead")
         elif name not in VARS:
-            errors.append(f"{key}: not an upstream docker-jitsi-meet variable"
-                          f"{suggest(name, VARS)}: fix the name")
+            errors.append(
+                f"{key}: not an upstream docker-jitsi-meet variable"
+                f"{suggest(name, VARS)}: fix the name"
+            )
         elif isinstance(value, (dict, list)) or value is None:
             errors.append(f"{key}: must be a single value (text, number or true/false)")
         elif "\n" in str(value):
@@ -292,5 +348,7 @@ def _files(s, errors) -> None:
     if target:
         path = Path(target) if Path(target).is_absolute() else s.root / target
         if not path.parent.is_dir():
-            errors.append(f"frontend.env_file: directory {path.parent} does not exist: fix the "
-                          "path or create the directory")
+            errors.append(
+                f"frontend.env_file: directory {path.parent} does not exist: fix the "
+                "path or create the directory"
+            )

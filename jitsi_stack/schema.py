@@ -76,7 +76,9 @@ SCHEMA: dict[str, Any] = {
             "Jitsi release the stack runs. Pinned: never 'latest' or 'unstable' silently. "
             "`inv update --tag TAG` switches it and records the previous one.",
         ),
-        "etherpad": Field("image", "etherpad/etherpad:2.0.3", "Etherpad image (services.etherpad)."),
+        "etherpad": Field(
+            "image", "etherpad/etherpad:2.0.3", "Etherpad image (services.etherpad)."
+        ),
         "whiteboard": Field(
             "image",
             "jitsi/excalidraw-backend:2026.3.0",
@@ -96,12 +98,8 @@ SCHEMA: dict[str, Any] = {
             10000,
             "UDP port for media (JVB_PORT). Must be reachable from every participant.",
         ),
-        "jvb_colibri": Field(
-            "port", 8080, "Bridge REST/health port, published on 127.0.0.1 only."
-        ),
-        "jicofo_rest": Field(
-            "port", 8888, "Jicofo REST/health port, published on 127.0.0.1 only."
-        ),
+        "jvb_colibri": Field("port", 8080, "Bridge REST/health port, published on 127.0.0.1 only."),
+        "jicofo_rest": Field("port", 8888, "Jicofo REST/health port, published on 127.0.0.1 only."),
         "jigasi_min": Field("port", 20000, "First UDP port of jigasi's media range."),
         "jigasi_max": Field("port", 20050, "Last UDP port of jigasi's media range."),
     },

@@ -185,8 +185,11 @@ class Settings:
     def enabled_services(self) -> list[str]:
         """Upstream service names that run, core first."""
         names = ["web", "prosody", "jicofo", "jvb"]
-        names += [s for s in ("jibri", "jigasi", "transcriber", "etherpad", "whiteboard")
-                  if self[f"services.{s}"]]
+        names += [
+            s
+            for s in ("jibri", "jigasi", "transcriber", "etherpad", "whiteboard")
+            if self[f"services.{s}"]
+        ]
         return names
 
     def flat(self) -> dict[str, Any]:
@@ -290,7 +293,7 @@ def _env_overrides(environ: dict[str, str], problems: list[str]) -> dict[str, tu
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in CONTROL_VARS:
             continue
-        rest = name[len(ENV_PREFIX):]
+        rest = name[len(ENV_PREFIX) :]
         if rest.startswith("ENV__"):
             out["env." + rest[5:]] = (raw, name)
             continue
@@ -298,8 +301,7 @@ def _env_overrides(environ: dict[str, str], problems: list[str]) -> dict[str, tu
         if dotted not in FIELDS:
             env_names = [ENV_PREFIX + k.upper().replace(".", "__") for k in FIELDS]
             problems.append(
-                f"environment: unknown override {name}{suggest(name, env_names)}: "
-                "fix or unset it"
+                f"environment: unknown override {name}{suggest(name, env_names)}: fix or unset it"
             )
             continue
         try:
@@ -312,8 +314,13 @@ def _env_overrides(environ: dict[str, str], problems: list[str]) -> dict[str, tu
     return out
 
 
-def load(root: Path, environ: dict[str, str] | None = None, state: dict | None = None,
-         *, validate_rules: bool = True) -> Settings:
+def load(
+    root: Path,
+    environ: dict[str, str] | None = None,
+    state: dict | None = None,
+    *,
+    validate_rules: bool = True,
+) -> Settings:
     """Effective settings for the project at root; raises SettingsError listing every problem."""
     environ = dict(os.environ if environ is None else environ)
     root = Path(root).resolve()

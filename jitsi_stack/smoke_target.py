@@ -24,8 +24,8 @@ def build(s: Settings, url: str | None = None, timeout: float = 10.0) -> SmokeTa
         xmpp_domain=d["XMPP_DOMAIN"],
         muc_domain=d["XMPP_MUC_DOMAIN"],
         anonymous_domain=anonymous,
-        websocket_enabled=s["env"].get("ENABLE_XMPP_WEBSOCKET", True) not in (False, 0, "0",
-                                                                              "false"),
+        websocket_enabled=s["env"].get("ENABLE_XMPP_WEBSOCKET", True)
+        not in (False, 0, "0", "false"),
         jicofo_url=f"http://127.0.0.1:{s['ports.jicofo_rest']}" if local else None,
         jvb_url=f"http://127.0.0.1:{s['ports.jvb_colibri']}" if local else None,
         jvb_udp_port=s["ports.jvb_media"],

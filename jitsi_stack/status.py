@@ -31,10 +31,10 @@ def _ports(publishers: list[dict] | None) -> str:
     for pub in publishers or []:
         if not pub.get("PublishedPort"):
             continue
-        url = pub.get("URL") or "0.0.0.0"
+        url = pub.get("URL") or "0.0.0.0"  # noqa: S104 - a label, not a bind
         if url in ("::", "[::]"):
             continue
-        host = "" if url == "0.0.0.0" else f"{url}:"
+        host = "" if url == "0.0.0.0" else f"{url}:"  # noqa: S104
         text = f"{host}{pub['PublishedPort']}->{pub['TargetPort']}/{pub.get('Protocol', 'tcp')}"
         if text not in seen:
             seen.append(text)
@@ -59,16 +59,18 @@ def collect(s: Settings) -> list[Row]:
             continue
         image = row.get("Image", "")
         name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
-        out.append(Row(
-            service=svc,
-            state=row.get("State", "?"),
-            health=row.get("Health") or "-",
-            ports=_ports(row.get("Publishers")),
-            uptime=_uptime(row.get("Status", "")),
-            image=name or image,
-            tag=tag or "-",
-            container=row.get("Name", ""),
-        ))
+        out.append(
+            Row(
+                service=svc,
+                state=row.get("State", "?"),
+                health=row.get("Health") or "-",
+                ports=_ports(row.get("Publishers")),
+                uptime=_uptime(row.get("Status", "")),
+                image=name or image,
+                tag=tag or "-",
+                container=row.get("Name", ""),
+            )
+        )
     return out
 
 
@@ -78,8 +80,9 @@ def verdict(rows: list[Row]) -> tuple[bool, str]:
         return False, "nothing is running: start the stack with `inv start`"
     if not bad:
         return True, f"all {len(rows)} services running and healthy"
-    names = ", ".join(f"{r.service} ({r.state}{'' if r.health == '-' else '/' + r.health})"
-                      for r in bad)
+    names = ", ".join(
+        f"{r.service} ({r.state}{'' if r.health == '-' else '/' + r.health})" for r in bad
+    )
     return False, f"{len(bad)} of {len(rows)} services need attention: {names}"
 
 
@@ -87,13 +90,25 @@ def show(s: Settings, as_json: bool = False) -> bool:
     rows = collect(s)
     ok, line = verdict(rows)
     if as_json:
-        ui.plain(json.dumps({"ok": ok, "verdict": line, "project": s["project_name"],
-                             "services": [asdict(r) | {"ok": r.ok} for r in rows]}, indent=2))
+        ui.plain(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "verdict": line,
+                    "project": s["project_name"],
+                    "services": [asdict(r) | {"ok": r.ok} for r in rows],
+                },
+                indent=2,
+            )
+        )
         return ok
-    grid = ui.table(None, ["service", "state", "health", "ports", "uptime", "image", "tag"],
-                    [[r.service, r.state, r.health, r.ports, r.uptime, r.image, r.tag]
-                     for r in rows])
+    grid = ui.table(
+        None,
+        ["service", "state", "health", "ports", "uptime", "image", "tag"],
+        [[r.service, r.state, r.health, r.ports, r.uptime, r.image, r.tag] for r in rows],
+    )
     ui.out.print(grid)
-    ui.out.print(("OK: " if ok else "FAIL: ") + line, style="green" if ok else "bold red",
-                 markup=False)
+    ui.out.print(
+        ("OK: " if ok else "FAIL: ") + line, style="green" if ok else "bold red", markup=False
+    )
     return ok

@@ -9,27 +9,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import compose, files, preflight, project, render, ui
+from . import compose, files, preflight, render, ui
 from .cleanup import backup_archive, safe_remove
 from .errors import StackError
 from .settings import Settings
 
-GENERATED = (render.COMPOSE_FILE, render.ROOT_ENV, render.ENV_FILE, render.CUSTOM_CONFIG,
-             str(files.MANIFEST))
+GENERATED = (
+    render.COMPOSE_FILE,
+    render.ROOT_ENV,
+    render.ENV_FILE,
+    render.CUSTOM_CONFIG,
+    str(files.MANIFEST),
+)
 STATE_DIRS = ("jitsi-meet", ".jitsi-stack")
 BACKUP_DIR = "backups"
 
 
 def describe(all_: bool) -> list[str]:
-    lines = ["stop and remove the stack's containers and its network (docker compose down)",
-             f"delete the generated files: {', '.join(GENERATED)}"]
+    lines = [
+        "stop and remove the stack's containers and its network (docker compose down)",
+        f"delete the generated files: {', '.join(GENERATED)}",
+    ]
     if all_:
-        lines += ["write a backup archive of jitsi-meet/ and .jitsi-stack/ to backups/",
-                  "delete jitsi-meet/ (prosody accounts, certificates, recordings) and "
-                  ".jitsi-stack/ (internal passwords, update history)"]
+        lines += [
+            "write a backup archive of jitsi-meet/ and .jitsi-stack/ to backups/",
+            "delete jitsi-meet/ (prosody accounts, certificates, recordings) and "
+            ".jitsi-stack/ (internal passwords, update history)",
+        ]
     else:
-        lines.append("keep the internal passwords (.jitsi-stack/) and the state under "
-                     "jitsi-meet/storage/")
+        lines.append(
+            "keep the internal passwords (.jitsi-stack/) and the state under jitsi-meet/storage/"
+        )
     return lines
 
 
@@ -37,8 +47,10 @@ def confirm(all_: bool, yes: bool, interactive: bool, ask=input) -> None:
     if yes:
         return
     if not interactive:
-        raise StackError("inv clean deletes containers and files and there is no terminal to "
-                         "ask: re-run with --yes to confirm")
+        raise StackError(
+            "inv clean deletes containers and files and there is no terminal to "
+            "ask: re-run with --yes to confirm"
+        )
     ui.info("inv clean will:")
     for line in describe(all_):
         ui.info(f"  - {line}")
@@ -61,8 +73,11 @@ def clean(s: Settings, *, all_: bool = False) -> list[str]:
     preflight.check_docker()
     result = compose.run(s, "down", "--remove-orphans", timeout=300)
     if not result.ok:
-        raise StackError(f"docker compose down failed: {result.stderr.strip().splitlines()[-1:]}"
-                         ": fix the cause and re-run (nothing was deleted)", detail=result.stderr)
+        raise StackError(
+            f"docker compose down failed: {result.stderr.strip().splitlines()[-1:]}"
+            ": fix the cause and re-run (nothing was deleted)",
+            detail=result.stderr,
+        )
     done.append("containers and network removed")
     for rel in GENERATED:
         if safe_remove(root, root / rel):
@@ -72,4 +87,3 @@ def clean(s: Settings, *, all_: bool = False) -> list[str]:
             if safe_remove(root, root / rel):
                 done.append(f"deleted {rel}/")
     return done
-

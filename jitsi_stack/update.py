@@ -22,7 +22,9 @@ def image_ids(s: Settings) -> dict[str, str]:
     for row in compose.ps(s):
         result = subprocess.run(
             ["docker", "inspect", "--format", "{{.Image}}", row.get("ID", "")],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode == 0:
             ids[row.get("Service", "")] = result.stdout.strip()
@@ -42,8 +44,10 @@ def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
     if rollback:
         previous = state.get("previous", {}).get("tag")
         if not previous:
-            raise StackError("nothing to roll back to: no previous tag is recorded (run "
-                             "`inv update --tag TAG` first)")
+            raise StackError(
+                "nothing to roll back to: no previous tag is recorded (run "
+                "`inv update --tag TAG` first)"
+            )
         target = previous
     else:
         target = tag or current
@@ -81,8 +85,13 @@ def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
         ) from None
     state = project.read_state(base)
     history = state.setdefault("history", [])
-    history.append({"from": current, "to": target,
-                    "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")})
+    history.append(
+        {
+            "from": current,
+            "to": target,
+            "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
     del history[:-20]
     project.write_state(base, state)
     return f"running {target} (previous: {current}; `inv update --rollback` returns to it)"

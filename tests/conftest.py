@@ -26,12 +26,17 @@ def docker_problem() -> str | None:
     """None when a Docker engine and Compose v2 answer, else why not."""
     if not shutil.which("docker"):
         return "the docker CLI is not installed"
-    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                          capture_output=True, text=True, check=False)
+    info = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if info.returncode != 0:
         return f"no Docker engine answers ({info.stderr.strip().splitlines()[-1:]})"
-    version = subprocess.run(["docker", "compose", "version", "--short"],
-                             capture_output=True, text=True, check=False)
+    version = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True, check=False
+    )
     if version.returncode != 0 or not version.stdout.strip().lstrip("v").startswith("2"):
         return "Docker Compose v2 is missing"
     return None
@@ -46,15 +51,19 @@ def pytest_collection_modifyitems(config, items):
         return
     for item in items:
         if "docker" in item.keywords:
-            item.add_marker(pytest.mark.skip(
-                reason=f"SKIPPED: needs Docker: {_DOCKER} (CI sets JITSI_STACK_REQUIRE_DOCKER=1"
-                " and fails instead)"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"SKIPPED: needs Docker: {_DOCKER} (CI sets JITSI_STACK_REQUIRE_DOCKER=1"
+                    " and fails instead)"
+                )
+            )
 
 
 def pytest_sessionstart(session):
     if _DOCKER is not None and REQUIRED:
         raise pytest.UsageError(
-            f"JITSI_STACK_REQUIRE_DOCKER=1 but {_DOCKER}: the Docker tests cannot run")
+            f"JITSI_STACK_REQUIRE_DOCKER=1 but {_DOCKER}: the Docker tests cannot run"
+        )
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -82,22 +91,38 @@ def seed_secrets(base: Path) -> None:
     secrets.save(base, FIXED_SECRETS)
 
 
-def inv(base: Path, *args: str, env: dict | None = None, check: bool = False,
-        timeout: float = 900, input_text: str | None = None) -> subprocess.CompletedProcess:
+def inv(
+    base: Path,
+    *args: str,
+    env: dict | None = None,
+    check: bool = False,
+    timeout: float = 900,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run the real `inv` CLI against a project root."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_STACK_")
-            or k in ("JITSI_STACK_REQUIRE_DOCKER", "JITSI_STACK_TESTBED_CACHE")}
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JITSI_STACK_")
+        or k in ("JITSI_STACK_REQUIRE_DOCKER", "JITSI_STACK_TESTBED_CACHE")
+    }
     full.update(env or {})
     full["JITSI_STACK_ROOT"] = str(base)
     full.setdefault("COLUMNS", "200")
     proc = subprocess.run(
         [sys.executable, "-m", "invoke", "-r", str(REPO), *args],
-        cwd=base, env=full, capture_output=True, text=True, timeout=timeout,
-        input=input_text, check=False,
+        cwd=base,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input_text,
+        check=False,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"inv {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"inv {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 

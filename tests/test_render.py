@@ -19,8 +19,11 @@ from .conftest import FIXED_SECRETS, inv, seed_secrets, tree_snapshot, write_set
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
-OUTPUTS = {"docker-compose.yml": render.COMPOSE_FILE, "env": render.ENV_FILE,
-           "custom-config.js": render.CUSTOM_CONFIG}
+OUTPUTS = {
+    "docker-compose.yml": render.COMPOSE_FILE,
+    "env": render.ENV_FILE,
+    "custom-config.js": render.CUSTOM_CONFIG,
+}
 
 
 def render_case(root: Path, case: str) -> settings.Settings:
@@ -53,8 +56,11 @@ def test_defaults_reproduce_the_seed(root):
     services = compose["services"]
     assert list(services) == ["jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"]
     assert {svc["container_name"] for svc in services.values()} == {
-        "callcenter-jitsi-web", "callcenter-jitsi-prosody", "callcenter-jitsi-jicofo",
-        "callcenter-jitsi-jvb"}
+        "callcenter-jitsi-web",
+        "callcenter-jitsi-prosody",
+        "callcenter-jitsi-jicofo",
+        "callcenter-jitsi-jvb",
+    }
     assert compose["networks"]["callcenter-network"]["name"] == "callcenter-network"
     for svc in services.values():
         assert list(svc["networks"]) == ["callcenter-network"]
@@ -69,16 +75,26 @@ def test_defaults_reproduce_the_seed(root):
     for name in ("jitsi-web", "jitsi-jicofo", "jitsi-jvb"):
         assert services[name]["depends_on"]["jitsi-prosody"]["condition"] == "service_healthy"
     assert services["jitsi-prosody"]["networks"]["callcenter-network"]["aliases"] == [
-        "xmpp.meet.jitsi"]
-    env = dict(line.split("=", 1) for line in (root / render.ENV_FILE).read_text().splitlines()
-               if line and not line.startswith("#"))
+        "xmpp.meet.jitsi"
+    ]
+    env = dict(
+        line.split("=", 1)
+        for line in (root / render.ENV_FILE).read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert env["PUBLIC_URL"] == "http://localhost:8443"
     assert env["XMPP_DOMAIN"] == "meet.jitsi"
     assert env["JVB_PORT"] == "10000"
     assert env["HTTP_PORT"] == "8443" and env["HTTPS_PORT"] == "8444"
-    for name, value in {"ENABLE_AUTH": "0", "ENABLE_GUESTS": "1", "ENABLE_RECORDING": "0",
-                        "ENABLE_TRANSCRIPTIONS": "0", "ENABLE_WELCOME_PAGE": "1",
-                        "DISABLE_HTTPS": "1", "JICOFO_ENABLE_HEALTH_CHECKS": "1"}.items():
+    for name, value in {
+        "ENABLE_AUTH": "0",
+        "ENABLE_GUESTS": "1",
+        "ENABLE_RECORDING": "0",
+        "ENABLE_TRANSCRIPTIONS": "0",
+        "ENABLE_WELCOME_PAGE": "1",
+        "DISABLE_HTTPS": "1",
+        "JICOFO_ENABLE_HEALTH_CHECKS": "1",
+    }.items():
         assert env[name] == value, name
 
 
@@ -99,8 +115,10 @@ def test_https_public_url_gets_wss(root):
 def test_each_container_gets_only_its_variables(root):
     render_case(root, "all-services")
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
-    env_of = {name: {e.split("=")[0] for e in svc.get("environment", [])}
-              for name, svc in compose["services"].items()}
+    env_of = {
+        name: {e.split("=")[0] for e in svc.get("environment", [])}
+        for name, svc in compose["services"].items()
+    }
     assert "JICOFO_AUTH_PASSWORD" not in env_of["jitsi-web"]
     assert "JVB_AUTH_PASSWORD" not in env_of["jitsi-web"]
     assert not {n for n in env_of["jitsi-web"] if "PASSWORD" in n}
@@ -212,7 +230,8 @@ def test_frontend_value_written_only_when_set(root):
     write_settings(root, "frontend:\n  env_file: frontend/.env.local\n")
     inv(root, "render", check=True)
     assert (front / ".env.local").read_text() == (
-        "API_URL=http://backend:3000\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\n")
+        "API_URL=http://backend:3000\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\n"
+    )
 
 
 def test_strict_templates_name_the_undefined(root, tmp_path):
@@ -228,21 +247,33 @@ def test_strict_templates_name_the_undefined(root, tmp_path):
 
 def test_environment_overrides_and_sources(root):
     write_settings(root, "timezone: Europe/Paris\n")
-    proc = inv(root, "config", "--json", env={"JITSI_STACK_JVB__ADVERTISE_IPS": "[192.0.2.1]",
-                                              "JITSI_STACK_ENV__ENABLE_BREAKOUT_ROOMS": "false"},
-               check=True)
+    proc = inv(
+        root,
+        "config",
+        "--json",
+        env={
+            "JITSI_STACK_JVB__ADVERTISE_IPS": "[192.0.2.1]",
+            "JITSI_STACK_ENV__ENABLE_BREAKOUT_ROOMS": "false",
+        },
+        check=True,
+    )
     data = json.loads(proc.stdout)
     assert data["timezone"] == {"value": "Europe/Paris", "source": "file:jitsi-stack.yml"}
     assert data["public_url"]["source"] == "default"
-    assert data["jvb.advertise_ips"] == {"value": '["192.0.2.1"]',
-                                         "source": "env:JITSI_STACK_JVB__ADVERTISE_IPS"}
+    assert data["jvb.advertise_ips"] == {
+        "value": '["192.0.2.1"]',
+        "source": "env:JITSI_STACK_JVB__ADVERTISE_IPS",
+    }
     assert json.loads(data["env"]["value"]) == {"ENABLE_BREAKOUT_ROOMS": "false"}
 
 
 def test_config_masks_secrets(root):
-    write_settings(root, "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_id: a\n"
-                         "    app_secret: topsecret-value-1234\n"
-                         "env:\n  TURN_PASSWORD: turn-secret-5678\n")
+    write_settings(
+        root,
+        "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_id: a\n"
+        "    app_secret: topsecret-value-1234\n"
+        "env:\n  TURN_PASSWORD: turn-secret-5678\n",
+    )
     proc = inv(root, "config", check=True)
     assert "topsecret-value-1234" not in proc.stdout
     assert "turn-secret-5678" not in proc.stdout
@@ -252,7 +283,8 @@ def test_config_masks_secrets(root):
 def test_production_profile_overlays(root):
     write_settings(root, "timezone: UTC\n")
     (root / "jitsi-stack.production.yml").write_text(
-        (GOLDEN / "production" / "jitsi-stack.yml").read_text())
+        (GOLDEN / "production" / "jitsi-stack.yml").read_text()
+    )
     proc = inv(root, "config", "--json", env={"JITSI_STACK_PROFILE": "production"}, check=True)
     data = json.loads(proc.stdout)
     assert data["public_url"]["value"] == "https://meet.example.com"
@@ -264,14 +296,21 @@ def test_production_profile_overlays(root):
 def test_hostile_values_reach_the_container_exactly(root):
     """Real Compose v2 parses the rendered files and gives each container the exact value."""
     s = render_case(root, "hostile")
-    proc = subprocess.run(["docker", "compose", "config", "--format", "json"], cwd=root,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["docker", "compose", "config", "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     config = json.loads(proc.stdout)
     environment = config["services"]["jitsi-jigasi"]["environment"]
     prosody = config["services"]["jitsi-prosody"]["environment"]
+
     # `config` writes a literal $ as $$ (its own escaping for re-use as YAML)
     def value(raw):
         return raw.replace("$$", "$")
+
     assert value(environment["JIGASI_SIP_PASSWORD"]) == s["sip.password"]
     assert value(prosody["JWT_APP_SECRET"]) == s["auth.jwt.app_secret"]
     assert value(environment["JIGASI_XMPP_PASSWORD"]) == FIXED_SECRETS["JIGASI_XMPP_PASSWORD"]
@@ -283,6 +322,11 @@ def test_hostile_values_reach_the_container_exactly(root):
 @pytest.mark.docker
 def test_plain_docker_compose_config_works_after_render(root):
     inv(root, "render", check=True)
-    proc = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=root,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["docker", "compose", "config", "--quiet"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
