@@ -6,9 +6,23 @@ import functools
 
 from invoke import Exit, task
 
-from jitsi_stack import compose, config_view, lifecycle, project, render, status, teardown, ui
+from jitsi_stack import (
+    compose,
+    config_view,
+    lifecycle,
+    preflight,
+    project,
+    render,
+    rotation,
+    status,
+    teardown,
+    ui,
+)
 from jitsi_stack import update as updater
 from jitsi_stack.errors import StackError
+from jitsi_stack.invoke_compat import install as allow_optional_positionals
+
+allow_optional_positionals()  # `inv start` and `inv start web,jvb`
 
 
 def operator_errors(fn):
@@ -76,7 +90,7 @@ def lint_settings(c):
     },
 )
 @operator_errors
-def start(c, targets=""):
+def start(c, targets=None):
     """Render if needed, start the stack, wait until every service is healthy."""
     s = project.load()
     seconds = lifecycle.up(s, lifecycle.resolve_targets(s, lifecycle.split_targets(targets)))
@@ -90,9 +104,10 @@ def start(c, targets=""):
     help={"targets": "Services to stop (default: everything)"},
 )
 @operator_errors
-def stop(c, targets=""):
+def stop(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
     s = project.load()
+    lifecycle.require_rendered(s)
     services = lifecycle.resolve_targets(s, lifecycle.split_targets(targets))
     c.run(compose.cmd(s, "stop", *services), env=compose.child_env(s), replace_env=True)
 
@@ -103,7 +118,7 @@ def stop(c, targets=""):
     help={"targets": "Services to restart (default: everything)"},
 )
 @operator_errors
-def restart(c, targets=""):
+def restart(c, targets=None):
     """Recreate containers so they read the current settings, then wait for health."""
     s = project.load()
     services = lifecycle.resolve_targets(s, lifecycle.split_targets(targets))
@@ -122,9 +137,10 @@ def restart(c, targets=""):
     },
 )
 @operator_errors
-def logs(c, target="jitsi", follow=False, tail=100, since=""):
+def logs(c, target=None, follow=False, tail=100, since=""):
     """Show container logs."""
     s = project.load()
+    lifecycle.require_rendered(s)
     args = ["logs", "--tail", str(tail)]
     if follow:
         args.append("--follow")
@@ -138,7 +154,9 @@ def logs(c, target="jitsi", follow=False, tail=100, since=""):
 @operator_errors
 def status_(c, json=False):  # noqa: A002
     """A table of every service (state, health, ports, uptime, image); exit 1 unless all OK."""
-    if not status.show(project.load(), as_json=json):
+    s = project.load()
+    preflight.check_docker()
+    if not status.show(s, as_json=json):
         raise Exit(code=1)
 
 
@@ -162,6 +180,18 @@ def clean(c, yes=False, all=False):  # noqa: A002
     teardown.confirm(all, yes, ui.interactive())
     for line in teardown.clean(s, all_=all):
         ui.info(line)
+
+
+@task(name="rotate-secrets", help={"yes": "Do not ask"})
+@operator_errors
+def rotate_secrets(c, yes=False):
+    """New internal passwords, applied to prosody's accounts and every service."""
+    s = project.load()
+    teardown.confirm_rotation(yes, ui.interactive())
+    backup, removed = rotation.rotate(s.root)
+    ui.info(f"old passwords saved to {backup}; removed {len(removed)} prosody account(s)")
+    seconds = lifecycle.up(project.load(), [], recreate=True)
+    ui.info(f"all services use the new passwords; healthy after {seconds:.1f}s")
 
 
 @task(

@@ -84,6 +84,11 @@ def run(s: Settings, *args: str, capture: bool = True, timeout: float | None = N
         )
     except subprocess.TimeoutExpired as err:
         return Result(124, "", f"timed out after {timeout}s: {err.cmd}")
+    except FileNotFoundError:
+        from .preflight import check_docker
+
+        check_docker()  # raises the one-line "Docker is not installed" error
+        raise
     return Result(proc.returncode, proc.stdout or "", proc.stderr or "")
 
 

@@ -187,7 +187,11 @@ def last_logs(s: Settings, service: str, lines: int = 15) -> str:
 
 
 def wait_healthy(
-    s: Settings, services: list[str], timeout: float, busy: threading.Thread | None = None
+    s: Settings,
+    services: list[str],
+    timeout: float,
+    busy: threading.Thread | None = None,
+    failed=lambda: False,
 ) -> float:
     """Wait until every service runs and is healthy; live progress; returns seconds taken."""
     start = time.monotonic()
@@ -215,7 +219,7 @@ def wait_healthy(
                         ui.info(f"  {elapsed:5.1f}s  {svc:<24} {st.label}")
             if all(st.ready for st in current.values()) and not (busy and busy.is_alive()):
                 return elapsed
-            if elapsed > timeout:
+            if elapsed > timeout or failed():
                 break
             time.sleep(1.0)
     finally:
@@ -275,9 +279,13 @@ def up(
     worker = threading.Thread(target=run_up, daemon=True)
     started = time.monotonic()
     worker.start()
+
     # Compose blocks on dependencies' health; show progress meanwhile.
+    def up_failed() -> bool:
+        return "up" in outcome and not outcome["up"].ok
+
     try:
-        wait_healthy(s, expected, timeout or s["health.timeout"], busy=worker)
+        wait_healthy(s, expected, timeout or s["health.timeout"], busy=worker, failed=up_failed)
     except StackError:
         worker.join(timeout=5)
         if "up" in outcome and not outcome["up"].ok:
@@ -309,6 +317,10 @@ def _up_error(s: Settings, result: compose.Result) -> StackError:
     return StackError(f"docker compose up failed: {last[-1] if last else 'no output'}", detail=text)
 
 
-def stop(s: Settings, services: list[str]) -> compose.Result:
+def require_rendered(s: Settings) -> None:
+    """Docker answers and there is a rendered project to talk to."""
     preflight.check_docker()
-    return compose.run(s, "stop", *services, capture=False)
+    if not (s.root / render.COMPOSE_FILE).exists():
+        raise StackError(
+            f"no {render.COMPOSE_FILE} in {s.root}: run `inv start` (or `inv render`) first"
+        )

@@ -161,7 +161,8 @@ def custom_config_js(s: Settings) -> dict[str, str]:
     base = s["public_url"].rstrip("/")
     scheme, rest = base.split("://", 1)
     ws = "wss" if scheme == "https" else "ws"
-    return {"bosh": f"{base}/", "websocket": f"{ws}://{rest}/"}
+    enabled = str(s["env"].get("ENABLE_XMPP_WEBSOCKET", "1")).lower() not in ("0", "false")
+    return {"bosh": f"{base}/", "websocket": f"{ws}://{rest}/" if enabled else ""}
 
 
 def _image(s: Settings, service: str) -> str:

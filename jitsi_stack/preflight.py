@@ -169,7 +169,8 @@ def _bind_problem(spec: PortSpec, protocol: str) -> str:
     try:
         with socket.socket(family, kind) as sock:
             if protocol == "tcp":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+                # As Docker (Go) binds: TIME_WAIT leftovers are no clash, a listener is.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((spec.host_ip, spec.port))
     except OSError as exc:
         where = _where(spec)

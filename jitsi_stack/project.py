@@ -34,9 +34,11 @@ def write_state(base: Path, state: dict) -> None:
     write_atomic(file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=0o600)
 
 
-def load(base: Path | None = None, *, strict: bool = False) -> settings_mod.Settings:
+def load(
+    base: Path | None = None, *, strict: bool = False, use_state: bool = True
+) -> settings_mod.Settings:
     base = base or root()
-    loaded = settings_mod.load(base, state=read_state(base))
+    loaded = settings_mod.load(base, state=read_state(base) if use_state else None)
     if strict:
         from . import rules
 

@@ -11,6 +11,7 @@ import datetime as _dt
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,8 +202,15 @@ def frontend_update(settings: Settings) -> tuple[Path, str | None, str] | None:
     path = Path(target) if Path(target).is_absolute() else settings.root / target
     current = _read(path)
     line = f"{FRONTEND_VAR}={settings.public_hostport}"
-    kept = [ln for ln in (current or "").splitlines() if not ln.startswith(f"{FRONTEND_VAR}=")]
-    new = "\n".join([*kept, line]) + "\n"
+    lines = (current or "").splitlines()
+    pattern = re.compile(rf"^\s*(export\s+)?{FRONTEND_VAR}\s*=")
+    mine = [i for i, ln in enumerate(lines) if pattern.match(ln)]
+    if mine:  # replace in place, keep the operator's order, drop duplicates
+        lines[mine[0]] = line
+        lines = [ln for i, ln in enumerate(lines) if i not in mine[1:]]
+    else:
+        lines.append(line)
+    new = "\n".join(lines) + "\n"
     return path, current, new
 
 
@@ -237,6 +245,17 @@ def render(
             report.stale.append(str(secret_store.SECRETS_FILE))
         return report
 
+    if missing and not force:
+        from .rotation import account_files
+
+        existing = account_files(root, missing)
+        if existing:
+            users = ", ".join(sorted({p.stem for p in existing}))
+            raise StackError(
+                f"internal passwords for {users} are missing from {secret_store.SECRETS_FILE} "
+                "but prosody already has those accounts: restore the file from a backup, or run "
+                "`inv rotate-secrets` to set new passwords everywhere"
+            )
     conflicts = [st for st in states if st.hand_edited]
     link = root / ROOT_ENV
     foreign_env = (link.exists() or link.is_symlink()) and not link_ok

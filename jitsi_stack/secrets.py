@@ -51,8 +51,8 @@ def read(root: Path) -> dict[str, str]:
         match = LINE.match(line.strip())
         if not match or match.group(1) not in SECRET_NAMES:
             raise StackError(
-                f"{SECRETS_FILE}:{number}: not NAME=<hex>: restore it from a backup or delete "
-                "the line to generate a new value (prosody accounts then need `inv rotate-secrets`)"
+                f"{SECRETS_FILE}:{number}: not NAME=<hex>: restore the file from a backup "
+                "(prosody keeps the accounts made with the old passwords)"
             )
         values[match.group(1)] = match.group(2)
     return values
@@ -77,11 +77,17 @@ def save(root: Path, values: dict[str, str]) -> None:
     write_atomic(file, body, mode=0o600)
 
 
+ASSIGNMENT = re.compile(r"^([+\- ]?\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=).*$", re.M)
+
+
 def mask(text: str, hidden: set[str] | list[str]) -> str:
-    """Replace every secret value in text by a mask (longest first)."""
+    """Replace every known secret value, and the value of any NAME=value line whose name
+    looks secret (a hand-made .env has passwords jitsi-stack never generated)."""
     for value in sorted({v for v in hidden if v and len(v) >= 4}, key=len, reverse=True):
         text = text.replace(value, MASK)
-    return text
+    return ASSIGNMENT.sub(
+        lambda m: f"{m.group(1)}{MASK}" if is_secret_name(m.group(2)) else m.group(0), text
+    )
 
 
 def is_secret_name(name: str) -> bool:

@@ -356,17 +356,26 @@ def load(
         else:
             _set(tree, dotted, value)
             sources[dotted] = f"env:{name}"
-    for dotted, value in (state or {}).get("overrides", {}).items():
-        if dotted in FIELDS:
-            _set(tree, dotted, value)
+    state_warnings = []
+    for dotted, entry in (state or {}).get("overrides", {}).items():
+        if dotted not in FIELDS or not isinstance(entry, dict):
+            continue
+        configured = _get(tree, dotted)
+        if entry.get("over") == configured:
+            _set(tree, dotted, entry.get("value"))
             sources[dotted] = "state:inv update"
+        else:  # the operator changed the setting since: the newer decision wins
+            state_warnings.append(
+                f"{dotted}: `inv update` chose {entry.get('value')!r} over {entry.get('over')!r}, "
+                f"but the settings now say {configured!r}: using {configured!r}"
+            )
     if problems:
         raise SettingsError(problems)
     settings = Settings(root=root, values=tree, sources=sources, files=used)
     from . import rules  # late import: rules needs Settings
 
     errors, warnings = rules.check(settings, strict=False) if validate_rules else ([], [])
-    settings.warnings = warnings
+    settings.warnings = state_warnings + warnings
     if errors:
         raise SettingsError(errors)
     return settings

@@ -87,3 +87,19 @@ def clean(s: Settings, *, all_: bool = False) -> list[str]:
             if safe_remove(root, root / rel):
                 done.append(f"deleted {rel}/")
     return done
+
+
+def confirm_rotation(yes: bool, interactive: bool, ask=input) -> None:
+    if yes:
+        return
+    if not interactive:
+        raise StackError(
+            "inv rotate-secrets recreates every service and there is no terminal to "
+            "ask: re-run with --yes to confirm"
+        )
+    ui.info(
+        "inv rotate-secrets will generate six new internal passwords, remove prosody's "
+        "internal accounts (they are re-created) and recreate every service."
+    )
+    if ask("Type 'yes' to continue: ").strip().lower() != "yes":
+        raise StackError("cancelled: nothing was changed")

@@ -13,7 +13,7 @@ import subprocess
 
 from . import compose, lifecycle, project, ui
 from .errors import StackError
-from .settings import Settings
+from .settings import FLOATING_TAGS, TAG_RE, Settings
 
 
 def image_ids(s: Settings) -> dict[str, str]:
@@ -32,8 +32,23 @@ def image_ids(s: Settings) -> dict[str, str]:
 
 
 def _set_tag(base, state: dict, tag: str) -> None:
-    state.setdefault("overrides", {})["images.tag"] = tag
+    """Record the chosen tag as an override of the configured one (or drop it)."""
+    configured = project.load(base, use_state=False)["images.tag"]
+    overrides = state.setdefault("overrides", {})
+    if tag == configured:
+        overrides.pop("images.tag", None)
+    else:
+        overrides["images.tag"] = {"value": tag, "over": configured}
     project.write_state(base, state)
+
+
+def check_tag(tag: str) -> None:
+    if not TAG_RE.match(tag):
+        raise StackError(f"--tag: {tag!r} is not a valid image tag: use e.g. stable-11146-2")
+    if tag in FLOATING_TAGS:
+        raise StackError(
+            f"--tag: {tag!r} floats between releases: pin a release such as stable-11146-2"
+        )
 
 
 def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
@@ -51,6 +66,7 @@ def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
         target = previous
     else:
         target = tag or current
+    check_tag(target)
     state["previous"] = {
         "tag": current,
         "images": image_ids(s),
