@@ -10,7 +10,6 @@ from jitsi_stack import (
     compose,
     config_view,
     lifecycle,
-    preflight,
     project,
     render,
     rotation,
@@ -154,9 +153,7 @@ def logs(c, target=None, follow=False, tail=100, since=""):
 @operator_errors
 def status_(c, json=False):  # noqa: A002
     """A table of every service (state, health, ports, uptime, image); exit 1 unless all OK."""
-    s = project.load()
-    preflight.check_docker()
-    if not status.show(s, as_json=json):
+    if not status.show(project.load(), as_json=json):
         raise Exit(code=1)
 
 

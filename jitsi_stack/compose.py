@@ -101,12 +101,25 @@ def parse_ps(stdout: str) -> list[dict]:
     return rows
 
 
+def explain_failure(result: Result, what: str) -> None:
+    """A failed compose call: say why in one line (Docker missing or down first)."""
+    from .errors import StackError
+    from .preflight import check_docker
+
+    check_docker()
+    last = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    raise StackError(
+        f"docker compose {what} failed: {last[-1] if last else 'no output'}", detail=result.stderr
+    )
+
+
 def ps(s: Settings) -> list[dict]:
+    """Rows of `docker compose ps --all`; [] before the first render."""
     if not (s.root / COMPOSE_FILE).exists():
         return []
     result = run(s, "ps", "--all", "--format", "json", timeout=60)
     if not result.ok:
-        return []
+        explain_failure(result, "ps")
     return parse_ps(result.stdout)
 
 

@@ -221,7 +221,7 @@ def wait_healthy(
                 return elapsed
             if elapsed > timeout or failed():
                 break
-            time.sleep(1.0)
+            time.sleep(0.3 if elapsed < 10 else 1.0)
     finally:
         if live:
             live.stop()
@@ -261,7 +261,12 @@ def up(
     preflight.check_docker()
     report_render(render.render(s))
     everything = not services
-    expected = services or compose.services(s) or jitsi_services(s)
+    if services:
+        expected = services
+    elif s["compose.extra_files"]:
+        expected = compose.services(s) or jitsi_services(s)
+    else:
+        expected = jitsi_services(s)
     ours = preflight.published_ports(compose.ps(s))
     preflight.check_ports(port_specs(s, expected), ours)
     pull(s, expected)
