@@ -175,7 +175,11 @@ def compose_services(s: Settings, env: dict[str, str]) -> list[dict]:
     prefix = s["container_prefix"]
     domain = s["xmpp.domain"]
     cfg = f"./{CONFIG_DIR}"
-    tmpfs = ["/run:size=16M,mode=1750,exec", "/tmp:size=16M,mode=1777,noexec"]
+    # As upstream, plus uid/gid: Docker mounts tmpfs root-owned; upstream's s6 preinit fixes
+    # that only with privileges (it fails under no-new-privileges), so give /run to uid 1000.
+    # As upstream, plus uid/gid: Docker mounts a tmpfs root-owned, and upstream's s6 preinit
+    # can fix that only with privileges (not under no-new-privileges): give /run to uid 1000.
+    tmpfs = ["/run:size=16M,mode=1750,exec,uid=1000,gid=1000", "/tmp:size=16M,mode=1777,noexec"]
     script = ["CMD", "/usr/local/bin/healthcheck.sh"]
     healthy = "service_healthy"
 
@@ -242,8 +246,14 @@ def compose_services(s: Settings, env: dict[str, str]) -> list[dict]:
             depends_on=[("jitsi-prosody", healthy)],
         ),
     ]
-    big_tmpfs = ["/run:size=256M,mode=1750,exec", "/tmp:size=256M,mode=1777,noexec"]
-    jigasi_tmpfs = ["/run:size=16M,mode=1750,exec", "/tmp:size=128M,mode=1777,noexec"]
+    big_tmpfs = [
+        "/run:size=256M,mode=1750,exec,uid=1000,gid=1000",
+        "/tmp:size=256M,mode=1777,noexec",
+    ]
+    jigasi_tmpfs = [
+        "/run:size=16M,mode=1750,exec,uid=1000,gid=1000",
+        "/tmp:size=128M,mode=1777,noexec",
+    ]
     if s["services.jibri"]:
         services.append(
             base(
