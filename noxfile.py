@@ -18,19 +18,18 @@ PYTHON_FILES = ["jitsi_stack", "tests", "bench", "tasks.py", "noxfile.py", "tool
 def lint(session: nox.Session) -> None:
     """Ruff, then the settings: production rules, strict render, yamllint, compose config."""
     session.install("-e", ".[lint]")
+    if session.posargs:  # `nox -s lint -- FILE...`: only those settings files
+        session.run("python", "-m", "jitsi_stack.lint", *session.posargs)
+        return
     session.run("ruff", "check", *PYTHON_FILES)
     session.run("ruff", "format", "--check", *PYTHON_FILES)
     # The operator's own settings (or the defaults) and every example we ship.
-    targets = session.posargs or [
-        *glob.glob("jitsi-stack*.yml"),
-        *sorted(glob.glob("examples/*.yml")),
-    ]
+    targets = [*glob.glob("jitsi-stack*.yml"), *sorted(glob.glob("examples/*.yml"))]
     session.run("python", "-m", "jitsi_stack.lint", *targets)
-    if not session.posargs:
-        session.run("python", "-m", "jitsi_stack.lint")  # the defaults alone
-        session.run("python", "tools/gen_settings_doc.py", "--check")
-        if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
-            session.run("invoke", "render", "--check")
+    session.run("python", "-m", "jitsi_stack.lint")  # the defaults alone
+    session.run("python", "tools/gen_settings_doc.py", "--check")
+    if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
+        session.run("invoke", "render", "--check")
 
 
 @nox.session

@@ -54,9 +54,17 @@ def main() -> None:
         raw = ["docker", "compose"]  # plain, in the project root: reads ./.env
         down = [*raw, "down", "--remove-orphans"]
         subprocess.run([*inv, "render"], cwd=base, env=env, check=True, capture_output=True)
-        figures: dict[str, list[float]] = {k: [] for k in (
-            "cold inv start", "cold up -d --wait", "no-op inv start", "no-op up -d",
-            "inv status", "compose ps")}
+        figures: dict[str, list[float]] = {
+            k: []
+            for k in (
+                "cold inv start",
+                "cold up -d --wait",
+                "no-op inv start",
+                "no-op up -d",
+                "inv status",
+                "compose ps",
+            )
+        }
         try:
             for _ in range(args.runs):
                 subprocess.run(down, cwd=base, env=env, check=True, capture_output=True)
@@ -68,15 +76,24 @@ def main() -> None:
                 figures["no-op up -d"].append(timed([*raw, "up", "-d"], base, env))
                 figures["compose ps"].append(timed([*raw, "ps"], base, env))
         finally:
-            subprocess.run([*inv, "clean", "--all", "--yes"], cwd=base, env=env,
-                           capture_output=True, check=False)
+            subprocess.run(
+                [*inv, "clean", "--all", "--yes"],
+                cwd=base,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
     med = {k: statistics.median(v) for k, v in figures.items()}
     print(f"median of {args.runs} runs, testbed stack (4 services), seconds")
-    for ours, theirs in (("cold inv start", "cold up -d --wait"),
-                         ("no-op inv start", "no-op up -d"),
-                         ("inv status", "compose ps")):
-        print(f"  {ours:<18} {med[ours]:7.2f}   {theirs:<20} {med[theirs]:7.2f}   "
-              f"ratio x{med[ours] / med[theirs]:.2f}")
+    for ours, theirs in (
+        ("cold inv start", "cold up -d --wait"),
+        ("no-op inv start", "no-op up -d"),
+        ("inv status", "compose ps"),
+    ):
+        print(
+            f"  {ours:<18} {med[ours]:7.2f}   {theirs:<20} {med[theirs]:7.2f}   "
+            f"ratio x{med[ours] / med[theirs]:.2f}"
+        )
 
 
 if __name__ == "__main__":

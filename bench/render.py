@@ -48,24 +48,37 @@ def main() -> None:
             render.render(project.load(base))
 
         def cli(*argv: str) -> None:
-            subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), *argv], env=env,
-                           cwd=base, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "invoke", "-r", str(REPO), *argv],
+                env=env,
+                cwd=base,
+                check=True,
+                capture_output=True,
+            )
 
         results = {
             "render, in process (full write)": median_ms(full_render_in_process, args.runs),
-            "render, in process (no change)": median_ms(lambda: render.render(project.load(base)),
-                                                        args.runs),
+            "render, in process (no change)": median_ms(
+                lambda: render.render(project.load(base)), args.runs
+            ),
             "inv render (CLI, no change)": median_ms(lambda: cli("render"), args.runs),
             "inv --list": median_ms(lambda: cli("--list"), args.runs),
         }
         raw = None
         if shutil.which("docker"):
-            probe = subprocess.run(["docker", "compose", "version"], capture_output=True,
-                                   check=False)
+            probe = subprocess.run(
+                ["docker", "compose", "version"], capture_output=True, check=False
+            )
             if probe.returncode == 0:
-                raw = median_ms(lambda: subprocess.run(
-                    ["docker", "compose", "config", "--quiet"], cwd=base, check=True,
-                    capture_output=True), args.runs)
+                raw = median_ms(
+                    lambda: subprocess.run(
+                        ["docker", "compose", "config", "--quiet"],
+                        cwd=base,
+                        check=True,
+                        capture_output=True,
+                    ),
+                    args.runs,
+                )
         print(f"median of {args.runs} runs (all-services example)")
         for name, value in results.items():
             ratio = f"  x{value / raw:.2f} of docker compose config" if raw else ""
