@@ -10,6 +10,7 @@ from jitsi_stack import (
     compose,
     config_view,
     lifecycle,
+    preflight,
     project,
     render,
     rotation,
@@ -184,6 +185,7 @@ def clean(c, yes=False, all=False):  # noqa: A002
 def rotate_secrets(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
     s = project.load()
+    preflight.check_docker()  # before anything changes: the services must be recreated
     teardown.confirm_rotation(yes, ui.interactive())
     backup, removed = rotation.rotate(s.root)
     ui.info(f"old passwords saved to {backup}; removed {len(removed)} prosody account(s)")

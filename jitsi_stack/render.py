@@ -245,7 +245,7 @@ def render(
             report.stale.append(str(secret_store.SECRETS_FILE))
         return report
 
-    if missing and not force:
+    if missing:  # also with --force: that flag is for hand edits, not for accounts
         from .rotation import account_files
 
         existing = account_files(root, missing)

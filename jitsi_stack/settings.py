@@ -361,6 +361,8 @@ def load(
         if dotted not in FIELDS or not isinstance(entry, dict):
             continue
         configured = _get(tree, dotted)
+        if configured == entry.get("value"):
+            continue  # the settings caught up with `inv update`: nothing to override
         if entry.get("over") == configured:
             _set(tree, dotted, entry.get("value"))
             sources[dotted] = "state:inv update"
