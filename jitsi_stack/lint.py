@@ -64,18 +64,20 @@ def _compose_config(loaded: settings.Settings) -> list[str]:
     return [f"compose files: docker compose config: {last[0]}"]
 
 
-def _schema(text: str) -> list[str]:
-    schema_file = Path(__file__).with_name("compose-spec.json")
-    try:
-        import jsonschema
-        import yaml
-    except ImportError:
-        return []
-    if not schema_file.exists():
-        return []
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(text)), key=str)
-    return [f"docker-compose.yml: schema: {e.message}" for e in errors[:5]]
+def _schema(paths: list[Path]) -> list[str]:
+    """Validate compose files against the Compose specification's JSON schema."""
+    import jsonschema
+    import yaml
+
+    schema = json.loads(Path(__file__).with_name("compose-spec.json").read_text("utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    problems = []
+    for path in paths:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for error in sorted(validator.iter_errors(document), key=str)[:5]:
+            where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+            problems.append(f"{path.name}: compose schema: {where}: {error.message}")
+    return problems
 
 
 def lint_file(path: Path | None, use_compose: bool | None = None) -> tuple[list[str], list[str]]:
@@ -105,7 +107,12 @@ def lint_file(path: Path | None, use_compose: bool | None = None) -> tuple[list[
             return str(err).splitlines(), warnings
         text = (base / render.COMPOSE_FILE).read_text(encoding="utf-8")
         problems = _yamllint(text)
-        problems += _compose_config(loaded) if use_compose else _schema(text)
+        if use_compose:
+            problems += _compose_config(loaded)
+        else:
+            from . import compose
+
+            problems += _schema([p for p in compose.files(loaded) if p.exists()])
         return problems, warnings
 
 

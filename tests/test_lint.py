@@ -51,10 +51,13 @@ def test_private_only_advertise_ips_warn(tmp_path):
     assert any("only private addresses" in w for w in warnings)
 
 
-def test_schema_fallback_without_compose(tmp_path):
-    """Without Compose v2 the rendered file is still checked (yamllint at least)."""
-    problems, _ = lint.lint_file(EXAMPLES[0], use_compose=False)
-    assert problems == []
+def test_schema_fallback_without_compose():
+    """Without Compose v2 the compose files are checked against the compose JSON schema."""
+    for example in EXAMPLES:
+        assert lint.lint_file(example, use_compose=False)[0] == []
+    broken = REPO / "tests" / "lint_cases" / "bad-extra-compose.yml"
+    problems, _ = lint.lint_file(broken, use_compose=False)
+    assert any("compose schema: services.backend.image" in p for p in problems), problems
 
 
 def test_settings_reference_is_current():
