@@ -382,3 +382,60 @@ def test_update_to_a_broken_tag_rolls_back_by_itself(tmp_path, registry):
     finally:
         inv(base, "clean", "--all", "--yes")
         force_down(project)
+
+
+def test_missing_image_gives_one_line_naming_the_setting(tmp_path, testbed_images):
+    base = tmp_path / "project"
+    base.mkdir()
+    project = "jspull"
+    write_settings(
+        base,
+        SETTINGS.replace(PROJECT, project).replace(
+            "repository: jitsi-stack-testbed", "repository: 127.0.0.1:5999/nowhere"
+        ),
+    )
+    proc = inv(base, "start")
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert "cannot pull image 127.0.0.1:5999/nowhere/" in errors[0]
+    assert "images.repository" in errors[0]
+    assert containers(project) == {}
+
+
+def test_platform_services_from_extra_compose_files_run_with_the_stack(tmp_path, testbed_images):
+    base = tmp_path / "project"
+    base.mkdir()
+    project = "jsplat"
+    (base / "platform.yml").write_text(f"""
+services:
+  backend:
+    image: jitsi-stack-testbed/prosody:good
+    entrypoint: ["sleep", "infinity"]
+    healthcheck: {{test: ["CMD", "true"], interval: 2s}}
+    networks: [{project}-network]
+""")
+    settings = (
+        SETTINGS.replace(PROJECT, project)
+        .replace("18443", "18743")
+        .replace("10110", "10510")
+        .replace("18080", "18780")
+        .replace("18888", "18788")
+    )
+    write_settings(base, settings + "compose: {extra_files: [platform.yml]}\n")
+    force_down(project)
+    try:
+        proc = inv(base, "start")
+        assert proc.returncode == 0, proc.stderr
+        code, data = status_json(base)
+        assert code == 0, data
+        assert {r["service"] for r in data["services"]} == {*JITSI, "backend"}
+        assert inv(base, "stop", "backend").returncode == 0
+        code, data = status_json(base)
+        assert code == 1 and "backend" in data["verdict"]
+        assert inv(base, "start", "backend").returncode == 0
+        assert status_json(base)[0] == 0
+    finally:
+        assert inv(base, "clean", "--yes").returncode == 0
+        assert containers(project) == {}
+        force_down(project)
