@@ -558,3 +558,15 @@ def websocket_probe(
     finally:
         with contextlib.suppress(websocket.WebSocketException, OSError):
             ws.close(timeout=0.5)
+
+
+def open_rooms(bosh_url: str, domain: str, muc_domain: str, seconds: float = 10) -> list[str]:
+    """The rooms a MUC service lists (disco#items), from a short anonymous BOSH session."""
+    client = BoshClient(bosh_url, domain, Deadline(seconds))
+    try:
+        client.connect()
+        client.login_anonymous()
+        client.bind("observer")
+        return client.disco_items(muc_domain)
+    finally:
+        client.terminate()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.smoke import CHECK_NAMES
-from jitsi_stack.xmpp_probe import BoshClient, Deadline
+from jitsi_stack.xmpp_probe import open_rooms
 
 from .conftest import REPO, inv, write_settings
 from .test_lifecycle import containers, force_down, wait_for
@@ -59,14 +59,7 @@ def smoke(base: Path, *args: str) -> tuple[int, dict[str, dict]]:
 
 
 def rooms(base: Path) -> list[str]:
-    client = BoshClient(f"http://localhost:{PORT}/http-bind", "meet.jitsi", Deadline(10))
-    try:
-        client.connect()
-        client.login_anonymous()
-        client.bind("observer")
-        return client.disco_items("muc.meet.jitsi")
-    finally:
-        client.terminate()
+    return open_rooms(f"http://localhost:{PORT}/http-bind", "meet.jitsi", "muc.meet.jitsi")
 
 
 def healthy(base: Path) -> bool:

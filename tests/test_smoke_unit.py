@@ -45,7 +45,7 @@ from jitsi_stack.smoke import (
     to_json,
     write_junit,
 )
-from jitsi_stack.xmpp_probe import BoshClient, Deadline, StanzaError
+from jitsi_stack.xmpp_probe import BoshClient, Deadline, StanzaError, open_rooms
 
 # --------------------------------------------------------------------------------------------
 # config.js as upstream serves it: system-config.js + settings-config.js (+ custom-config.js)
@@ -872,14 +872,7 @@ def focus(prosody: Prosody) -> Iterator[FakeFocus]:
 
 def muc_rooms(prosody: Prosody) -> list[str]:
     """disco#items on the MUC service, from a separate anonymous session."""
-    client = BoshClient(prosody.url + "/http-bind", "meet.jitsi", Deadline(5))
-    try:
-        client.connect()
-        client.login_anonymous()
-        client.bind("observer")
-        return client.disco_items("muc.meet.jitsi")
-    finally:
-        client.terminate()
+    return open_rooms(prosody.url + "/http-bind", "meet.jitsi", "muc.meet.jitsi", 5)
 
 
 def test_disco_items_sees_an_open_room(prosody: Prosody) -> None:
