@@ -2,6 +2,11 @@
 defaults, an XMPP login loop that joins the bridge brewery room, and a tiny
 HTTP server for the /about/* endpoints.
 
+Presence subscription requests are answered like Smack's roster does:
+jicofo sets SubscriptionMode.accept_all (that is how prosody's client_proxy
+component focus.<XMPP_DOMAIN> gets focus's presence), jvb keeps Smack's
+default reject_all. Neither subscribes back.
+
 The XMPP side is real (slixmpp against the real prosody): a wrong password
 fails with the server's SASL condition, and brewery membership is what
 prosody reports.
@@ -51,13 +56,21 @@ def fatal(message):
 
 
 class BreweryClient:
-    """Logs in, joins the brewery MUC, tracks who is in it; retries forever."""
+    """Logs in, joins the brewery MUC, tracks who is in it; retries forever.
 
-    def __init__(self, log, jid, password, server, port, room, nick):
+    accept_subscriptions: authorize every presence subscription request
+    (Smack's accept_all) instead of refusing it (reject_all).
+    on_client: callables run with each new slixmpp client before it connects
+    (to register more handlers).
+    """
+
+    def __init__(self, log, jid, password, server, port, room, nick, *, accept_subscriptions=False):
         self.log = log
         self.jid, self.password = jid, password
         self.server, self.port = server, port
         self.room, self.nick = room, nick
+        self.accept_subscriptions = accept_subscriptions
+        self.on_client = []
         self.loop = None
         self.client = None
         self.logged_in = False
@@ -87,7 +100,11 @@ class BreweryClient:
         client = slixmpp.ClientXMPP(self.jid, self.password)
         client.register_plugin("xep_0045")
         client.register_plugin("xep_0199")  # answer pings
+        client.auto_authorize = self.accept_subscriptions
+        client.auto_subscribe = False
         self.client = client
+        for setup in self.on_client:
+            setup(client)
 
         def on_session_start(_event):
             self.logged_in = True
