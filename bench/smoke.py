@@ -1,6 +1,7 @@
 """Benchmark the smoke checks: concurrent versus one-by-one wall time.
 
-    python bench/smoke.py --url http://localhost:8443 -n 5
+    python bench/smoke.py -n 5                      # the project's own deployment
+    python bench/smoke.py --url https://meet.example.com --remote -n 5
 
 Runs every check N times concurrently and N times one by one (alternating, after one
 warm-up round) and prints the median wall time of the concurrent run, the slowest single
@@ -28,7 +29,12 @@ except ImportError:  # `python bench/smoke.py` from a checkout without an instal
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--url", default="http://localhost:8443", help="public URL of the site")
+    p.add_argument(
+        "--url",
+        default="",
+        help="public URL (default: the project's settings, "
+        "JITSI_STACK_ROOT, with every local check)",
+    )
     p.add_argument("-n", "--runs", type=int, default=5, help="runs per mode (default 5)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-check timeout, seconds")
     p.add_argument("--xmpp-domain", default="meet.jitsi")
@@ -50,11 +56,8 @@ def _timed(target: smoke.SmokeTarget, only: list[str] | None, concurrent: bool):
     return (time.perf_counter() - started) * 1000, results
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.runs < 1:
-        raise SystemExit("--runs must be at least 1")
-    target = smoke.SmokeTarget(
+def _target_from_args(args) -> smoke.SmokeTarget:
+    return smoke.SmokeTarget(
         public_url=args.url,
         xmpp_domain=args.xmpp_domain,
         muc_domain=args.muc_domain,
@@ -65,6 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         verify_tls=not args.insecure,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    if not args.url:
+        from jitsi_stack import project, smoke_target
+
+        target = smoke_target.build(project.load(), timeout=args.timeout)
+    else:
+        target = _target_from_args(args)
     if not args.no_warmup:
         _timed(target, args.only, concurrent=True)  # DNS, TLS session, JIT-ish server caches
 
@@ -88,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     conc = statistics.median(concurrent_wall)
     seq = statistics.median(sequential_wall)
     numbers = {
-        "url": smoke._display(args.url),
+        "url": smoke._display(target.public_url),
         "runs": args.runs,
         "checks": len(per_check),
         "concurrent_median_ms": round(conc, 1),
