@@ -14,8 +14,6 @@ from .upstream_vars import VARS
 
 CORE = ("web", "prosody", "jicofo", "jvb")
 OPTIONAL = ("jibri", "jigasi", "transcriber", "etherpad", "whiteboard")
-# Short names operators type (`inv logs jvb`) -> upstream service.
-UPSTREAM_OF = {f"jitsi-{name}": name for name in CORE + OPTIONAL}
 CONFIG_DIR = "jitsi-meet"
 
 # Host directories the images mount (stable-11146 layout); the storage ones must be

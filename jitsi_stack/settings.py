@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import difflib
 import ipaddress
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import SettingsError
-from .schema import FIELDS, SECTIONS, Field
+from .schema import FIELDS, SECTIONS
 from .upstream_vars import VARS
 
 SETTINGS_FILE = "jitsi-stack.yml"
@@ -389,10 +388,3 @@ def _rel(path: Path, root: Path) -> str:
     except ValueError:
         return str(path)
 
-
-def as_json(settings: Settings) -> str:
-    return json.dumps(settings.values, indent=2, sort_keys=True)
-
-
-def field_spec(dotted: str) -> Field:
-    return FIELDS[dotted]

@@ -76,8 +76,6 @@ def collect(s: Settings) -> list[Row]:
 
 def verdict(rows: list[Row]) -> tuple[bool, str]:
     bad = [r for r in rows if not r.ok]
-    if not rows:
-        return False, "nothing is running: start the stack with `inv start`"
     if not bad:
         return True, f"all {len(rows)} services running and healthy"
     names = ", ".join(

@@ -8,7 +8,6 @@ images.tag (shown by `inv config` with its source).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import subprocess
 
 from . import compose, lifecycle, project, ui
@@ -112,6 +111,3 @@ def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
     project.write_state(base, state)
     return f"running {target} (previous: {current}; `inv update --rollback` returns to it)"
 
-
-def describe(base) -> str:
-    return json.dumps(project.read_state(base), indent=2)
