@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,10 +118,16 @@ def ps(s: Settings) -> list[dict]:
     """Rows of `docker compose ps --all`; [] before the first render."""
     if not (s.root / COMPOSE_FILE).exists():
         return []
-    result = run(s, "ps", "--all", "--format", "json", timeout=60)
-    if not result.ok:
-        explain_failure(result, "ps")
-    return parse_ps(result.stdout)
+    for attempt in range(5):
+        result = run(s, "ps", "--all", "--format", "json", timeout=60)
+        if result.ok:
+            return parse_ps(result.stdout)
+        # A container replaced between compose's list and inspect: transient, ask again.
+        if "No such container" not in result.stderr:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    explain_failure(result, "ps")
+    return []
 
 
 def services(s: Settings) -> list[str]:
