@@ -108,3 +108,13 @@ def test_every_task_is_listed():
         "rotate-secrets",
     ):
         assert re.search(rf"^\s+{name}\s", proc.stdout, re.M), name
+
+
+def test_ps_asks_again_when_a_container_is_replaced_mid_listing(rendered, monkeypatch):
+    answers = [
+        compose.Result(1, "", "Error response from daemon: No such container: fee9"),
+        compose.Result(0, '{"Service": "jitsi-web", "State": "running"}\n', ""),
+    ]
+    monkeypatch.setattr(compose, "run", lambda *a, **k: answers.pop(0))
+    assert compose.ps(rendered) == [{"Service": "jitsi-web", "State": "running"}]
+    assert answers == []
