@@ -110,4 +110,3 @@ def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
     del history[:-20]
     project.write_state(base, state)
     return f"running {target} (previous: {current}; `inv update --rollback` returns to it)"
-
