@@ -197,18 +197,21 @@ class BoshClient:
         self.rid += 1
         return str(self.rid)
 
+    def _raw_post(self, body: str, timeout: float) -> requests.Response:
+        return self.http.post(
+            self.url,
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "text/xml; charset=utf-8"},
+            timeout=timeout,
+            verify=self.verify,
+            allow_redirects=False,
+        )
+
     def _post(self, body: str, stage: str, timeout: float | None = None) -> ET.Element:
         if timeout is None:
             timeout = self.deadline.left(stage)
         try:
-            resp = self.http.post(
-                self.url,
-                data=body.encode("utf-8"),
-                headers={"Content-Type": "text/xml; charset=utf-8"},
-                timeout=timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
+            resp = self._raw_post(body, timeout)
         except requests.Timeout as exc:
             raise ProbeTimeout(
                 f"timed out after {self.deadline.seconds:g}s {stage}", stage=stage
@@ -451,14 +454,7 @@ class BoshClient:
         timeout = max(CLEANUP_TIMEOUT, min(self.deadline.remaining(), CLEANUP_TIMEOUT))
         # best effort: the server drops the session after its inactivity timeout anyway
         with contextlib.suppress(requests.RequestException):
-            self.http.post(
-                self.url,
-                data=body.encode("utf-8"),
-                headers={"Content-Type": "text/xml; charset=utf-8"},
-                timeout=timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
+            self._raw_post(body, timeout)
 
 
 def _statuses(presence: ET.Element) -> list[str]:
