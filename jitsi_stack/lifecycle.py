@@ -132,9 +132,8 @@ def pull(s: Settings, services: list[str]) -> None:
     """Pull missing images with Compose's own progress output."""
     images = service_images(s)
     wanted = [svc for svc in services if svc in images]
-    todo = [
-        svc for svc in wanted if images[svc] in set(missing_images([images[x] for x in wanted]))
-    ]
+    missing = set(missing_images([images[svc] for svc in wanted]))  # one `docker image ls`
+    todo = [svc for svc in wanted if images[svc] in missing]
     if not todo:
         return
     ui.info(f"pulling {len(todo)} image(s): {', '.join(images[svc] for svc in todo)}")
