@@ -37,6 +37,16 @@ health: {{timeout: 120, interval: 2}}
 JITSI = ["jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"]
 
 
+def own_settings(project: str, slot: int) -> str:
+    """SETTINGS for another project, on ports of its own (slot 1..9), so a test never
+    depends on whether the module's stack is still running."""
+    shift = 100 * slot
+    text = SETTINGS.replace(PROJECT, project)
+    for port in (18443, 10110, 18080, 18888):
+        text = text.replace(str(port), str(port + shift))
+    return text
+
+
 def containers(project: str) -> dict[str, str]:
     """service -> container id of a compose project (running or not)."""
     proc = subprocess.run(
@@ -312,7 +322,7 @@ def test_taken_host_port_gives_one_line_and_starts_nothing(tmp_path, testbed_ima
     base = tmp_path / "project"
     base.mkdir()
     project = "jsport"
-    write_settings(base, SETTINGS.replace(PROJECT, project).replace("18443", "18543"))
+    write_settings(base, own_settings(project, 1))
     force_down(project)
     holder = socket.socket()
     holder.bind(("0.0.0.0", 18543))  # noqa: S104 - occupy the port as another program would
@@ -354,7 +364,7 @@ def test_update_to_a_broken_tag_rolls_back_by_itself(tmp_path, registry):
     base.mkdir()
     project = "jsupdate"
     settings = (
-        SETTINGS.replace(PROJECT, project)
+        own_settings(project, 3)
         .replace("repository: jitsi-stack-testbed", f"repository: {registry.url}/jitsi")
         .replace("timeout: 120", "timeout: 45")
     )
@@ -388,12 +398,10 @@ def test_missing_image_gives_one_line_naming_the_setting(tmp_path, testbed_image
     base = tmp_path / "project"
     base.mkdir()
     project = "jspull"
-    write_settings(
-        base,
-        SETTINGS.replace(PROJECT, project).replace(
-            "repository: jitsi-stack-testbed", "repository: 127.0.0.1:5999/nowhere"
-        ),
+    settings = own_settings(project, 4).replace(
+        "repository: jitsi-stack-testbed", "repository: 127.0.0.1:5999/nowhere"
     )
+    write_settings(base, settings)
     proc = inv(base, "start")
     assert proc.returncode == 1
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
@@ -415,14 +423,7 @@ services:
     healthcheck: {{test: ["CMD", "true"], interval: 2s}}
     networks: [{project}-network]
 """)
-    settings = (
-        SETTINGS.replace(PROJECT, project)
-        .replace("18443", "18743")
-        .replace("10110", "10510")
-        .replace("18080", "18780")
-        .replace("18888", "18788")
-    )
-    write_settings(base, settings + "compose: {extra_files: [platform.yml]}\n")
+    write_settings(base, own_settings(project, 5) + "compose: {extra_files: [platform.yml]}\n")
     force_down(project)
     try:
         proc = inv(base, "start")
