@@ -13,13 +13,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
-from . import render, rules, settings
+from . import apply, docker, paths, preflight, project
+from .deployment import build
 from .errors import StackError
+from .settings import ENV_PREFIX
+from .stack import Stack
 
 YAMLLINT_CONFIG = """
 extends: default
@@ -29,15 +32,6 @@ rules:
   comments: {min-spaces-from-content: 1}
   truthy: {check-keys: false}
 """
-
-
-def compose_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    proc = subprocess.run(
-        ["docker", "compose", "version", "--short"], capture_output=True, text=True, check=False
-    )
-    return proc.returncode == 0 and proc.stdout.strip().lstrip("v").startswith("2")
 
 
 def _yamllint(text: str) -> list[str]:
@@ -54,25 +48,23 @@ def _yamllint(text: str) -> list[str]:
     ]
 
 
-def _compose_config(loaded: settings.Settings) -> list[str]:
-    from . import compose
-
-    result = compose.run(loaded, "config", "--quiet", timeout=60)
-    if result.ok:
-        return []
-    last = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
-    return [f"compose files: docker compose config: {last[0]}"]
+def _compose_config(stack: Stack) -> list[str]:
+    try:
+        stack.compose.run("config", "--quiet", timeout=60)
+    except docker.DockerError as err:
+        return [f"compose files: docker compose config: {docker.errors.last_line(err.stderr)}"]
+    return []
 
 
-def _schema(paths: list[Path]) -> list[str]:
+def _schema(files: list[Path]) -> list[str]:
     """Validate compose files against the Compose specification's JSON schema."""
     import jsonschema
     import yaml
 
-    schema = json.loads(Path(__file__).with_name("compose-spec.json").read_text("utf-8"))
-    validator = jsonschema.Draft7Validator(schema)
+    text = resources.files("jitsi_stack").joinpath("data/compose-spec.json").read_text("utf-8")
+    validator = jsonschema.Draft7Validator(json.loads(text))
     problems = []
-    for path in paths:
+    for path in files:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         for error in sorted(validator.iter_errors(document), key=str)[:5]:
             where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -80,40 +72,30 @@ def _schema(paths: list[Path]) -> list[str]:
     return problems
 
 
-def lint_file(path: Path | None, use_compose: bool | None = None) -> tuple[list[str], list[str]]:
+def lint_file(path: Path | None, use_compose: bool) -> tuple[list[str], list[str]]:
     """(problems, warnings) for one settings file (None: defaults only)."""
-    if use_compose is None:
-        use_compose = compose_available()
     with tempfile.TemporaryDirectory(prefix="jitsi-stack-lint-") as scratch:
         base = Path(scratch)
         if path is not None:
-            shutil.copy(path, base / settings.SETTINGS_FILE)
+            shutil.copy(path, base / paths.SETTINGS_FILE)
             for extra in _extra_files(path):
                 target = base / extra
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path.parent / extra, target)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(settings.ENV_PREFIX)}
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         try:
-            loaded = settings.load(base, environ=env, validate_rules=False)
+            loaded = project.load(base, strict=True, environ=environ, use_state=False)
+            d = build(loaded)
+            apply.apply(d)
         except StackError as err:
             return str(err).splitlines(), []
-        errors, warnings = rules.check(loaded, strict=True)
-        if errors:
-            return errors, warnings
-        loaded.warnings = warnings
-        try:
-            render.render(loaded)
-        except StackError as err:
-            return str(err).splitlines(), warnings
-        text = (base / render.COMPOSE_FILE).read_text(encoding="utf-8")
+        text = (base / paths.COMPOSE_FILE).read_text(encoding="utf-8")
         problems = _yamllint(text)
         if use_compose:
-            problems += _compose_config(loaded)
+            problems += _compose_config(Stack(d))
         else:
-            from . import compose
-
-            problems += _schema([p for p in compose.files(loaded) if p.exists()])
-        return problems, warnings
+            problems += _schema([p for p in d.compose_files if p.exists()])
+        return problems, loaded.warnings
 
 
 def _extra_files(path: Path) -> list[str]:
@@ -134,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="settings files (default: defaults)")
     args = parser.parse_args(argv)
-    use_compose = compose_available()
+    use_compose = preflight.docker_problem() is None
     targets = args.files or [None]
     failed = 0
     for path in targets:

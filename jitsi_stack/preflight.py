@@ -6,84 +6,90 @@ Every failure is a StackError whose message is one line naming the fix.
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import socket
-import subprocess
-from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterable
 
-from jitsi_stack.errors import StackError
+from .deployment import Port
+from .docker import (
+    COMPOSE_MISSING,
+    NOT_INSTALLED,
+    Runner,
+    permission_message,
+    unreachable_message,
+)
+from .errors import ComposeMissing, DaemonUnreachable, DockerError, DockerNotInstalled, StackError
 
 TIMEOUT = 10  # seconds for each docker CLI call; a timeout means "unreachable"
-DEFAULT_SOCKET = "/var/run/docker.sock"
-
-NOT_INSTALLED = (
-    "Docker is not installed: install Docker Engine "
-    "(https://docs.docker.com/engine/install/) and re-run"
-)
-COMPOSE_MISSING = (
-    "Docker Compose v2 is missing: install the docker-compose-plugin package "
-    "(or copy the docker-compose v2 binary to ~/.docker/cli-plugins/) and re-run"
-)
 
 
 # --------------------------------------------------------------------------- docker
 
 
-def check_docker(run: Callable[..., Any] = subprocess.run) -> str:
+def check_docker(runner: Runner | None = None) -> str:
     """Verify the docker CLI, the daemon and Compose v2; return the Compose version.
 
-    `run` has the signature of subprocess.run (injectable for tests). It is called
-    with an argv list whose first element is the resolved docker binary.
+    The one availability check: tasks, lint, the test suite and the testbed call it.
     """
-    docker = shutil.which("docker")
-    if docker is None:
-        raise StackError(NOT_INSTALLED)
-
-    info = _call(run, [docker, "info", "--format", "{{json .ServerVersion}}"])
-    if info is None:
-        raise StackError(_unreachable_message(), detail=f"`docker info` timed out after {TIMEOUT}s")
-    if info.returncode != 0 or not _server_version(info.stdout):
-        stderr = (info.stderr or "").strip()
-        if "permission denied" in stderr.lower():
-            raise StackError(_permission_message(), detail=stderr)
-        raise StackError(_unreachable_message(), detail=stderr)
-
-    compose = _call(run, [docker, "compose", "version", "--short"])
-    if compose is None:
-        raise StackError(
-            COMPOSE_MISSING, detail=f"`docker compose version` timed out after {TIMEOUT}s"
+    runner = runner or Runner()
+    if shutil.which("docker") is None:
+        raise DockerNotInstalled(NOT_INSTALLED)
+    try:
+        info = runner.run(
+            ["docker", "info", "--format", "{{json .ServerVersion}}"],
+            timeout=TIMEOUT,
+            check=False,
+            what="docker info",
         )
-    version = (compose.stdout or "").strip().removeprefix("v")
-    if compose.returncode != 0 or _major(version) < 2:
-        detail = (compose.stderr or "").strip() or f"docker compose version: {version or '?'}"
-        raise StackError(COMPOSE_MISSING, detail=detail)
+    except DockerError as exc:
+        if isinstance(exc, DockerNotInstalled):
+            raise
+        raise DaemonUnreachable(unreachable_message(), detail=str(exc)) from None
+    if not runner.dry and (not info.ok or not info.stdout.strip().strip('"')):
+        stderr = info.stderr.strip()
+        if "permission denied" in stderr.lower():
+            raise DaemonUnreachable(permission_message(), detail=stderr)
+        raise DaemonUnreachable(unreachable_message(), detail=stderr)
+    try:
+        compose = runner.run(
+            ["docker", "compose", "version", "--short"],
+            timeout=TIMEOUT,
+            check=False,
+            what="docker compose version",
+        )
+    except DockerError as exc:
+        raise ComposeMissing(COMPOSE_MISSING, detail=str(exc)) from None
+    if runner.dry:
+        return "2"
+    version = compose.stdout.strip().removeprefix("v")
+    if not compose.ok or _major(version) < 2:
+        detail = compose.stderr.strip() or f"docker compose version: {version or '?'}"
+        raise ComposeMissing(COMPOSE_MISSING, detail=detail)
     return version
 
 
-def _call(run: Callable[..., Any], argv: list[str]) -> Any | None:
-    """Run argv with a timeout; None on timeout. A missing/unrunnable binary is 'not installed'."""
+def check_engine(runner: Runner) -> None:
+    """The daemon answers (before anything changes). A local daemon is asked over its
+    socket (about a millisecond); otherwise the full check runs. A missing Compose v2 then
+    shows in the first compose command's error, classified the same way."""
+    from .docker import Engine
+
+    engine = Engine.local(runner)
+    if engine.available() and not runner.dry:
+        if shutil.which("docker") is None:
+            raise DockerNotInstalled(NOT_INSTALLED)
+        engine.get("/version")
+        return
+    check_docker(runner)
+
+
+def docker_problem() -> str | None:
+    """None when Docker and Compose v2 answer, else the one-line reason (for tests, lint)."""
     try:
-        return run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    except OSError as exc:  # vanished between which() and exec, or not executable
-        raise StackError(NOT_INSTALLED, detail=f"{argv[0]}: {exc}") from exc
-
-
-def _server_version(stdout: str | None) -> str:
-    """The daemon version printed by `docker info --format {{json .ServerVersion}}`."""
-    return (stdout or "").strip().strip('"')
+        check_docker()
+    except StackError as err:
+        return str(err)
+    return None
 
 
 def _major(version: str) -> int:
@@ -91,132 +97,92 @@ def _major(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
-def _docker_host() -> str:
-    """DOCKER_HOST as set, with any password in it masked."""
-    host = os.environ.get("DOCKER_HOST", "").strip()
-    if not host:
-        return ""
-    try:
-        parts = urlsplit(host)
-        if parts.password is not None:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-            host = urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        pass
-    return host
-
-
-def _unreachable_message() -> str:
-    host = _docker_host()
-    where = f" (DOCKER_HOST={host})" if host else ""
-    return (
-        f"the Docker daemon is not running or unreachable{where}: "
-        "start it (sudo systemctl start docker) and re-run"
-    )
-
-
-def _permission_message() -> str:
-    host = _docker_host()
-    sock = host.removeprefix("unix://") if host.startswith("unix://") else DEFAULT_SOCKET
-    return (
-        f"cannot talk to the Docker daemon: permission denied on {sock}: "
-        "add your user to the 'docker' group (sudo usermod -aG docker $USER, "
-        "then log in again) or run as root"
-    )
-
-
 # --------------------------------------------------------------------------- ports
 
 
-@dataclass(frozen=True)
-class PortSpec:
-    """A host port the stack will publish; `setting` names it in jitsi-stack.yml."""
+def check_ports(ports: Iterable[Port], ours: set[tuple[str, int]] = frozenset()) -> None:
+    """Raise StackError naming the first published port that cannot be bound now.
 
-    setting: str
-    port: int
-    protocol: str = "tcp"
-    host_ip: str = "0.0.0.0"  # noqa: S104 - the address Docker publishes on by default
-
-
-def check_ports(specs: list[PortSpec], ours: Set[tuple[str, int]] = frozenset()) -> None:
-    """Raise StackError naming the first spec whose host port cannot be bound.
-
-    Specs whose (protocol, port) is in `ours` (published by this stack's own running
-    containers, see published_ports) are skipped. All specs are tried in the order
-    given; the message names the first clash, `detail` lists any others.
+    Ports in `ours` (published by this stack's own running containers) are skipped.
+    A port published on every address is tried on IPv4 and on IPv6, as Docker binds
+    both: a listener on either makes `docker compose up` fail half way.
     """
     clashes: list[str] = []
-    for spec in specs:
-        protocol = spec.protocol.lower()
-        if (protocol, spec.port) in ours:
-            continue
-        problem = _bind_problem(spec, protocol)
-        if problem:
-            clashes.append(problem)
+    for port in ports:
+        for number in port.host_ports:
+            if (port.protocol, number) in ours:
+                continue
+            problem = _bind_problem(port, number)
+            if problem:
+                clashes.append(problem)
     if clashes:
         raise StackError(clashes[0], detail="\n".join(clashes[1:]))
 
 
-def _bind_problem(spec: PortSpec, protocol: str) -> str:
-    """'' when spec.host_ip:spec.port can be bound now, else the one-line message."""
-    if protocol not in ("tcp", "udp"):
-        return (
-            f"unknown protocol {spec.protocol!r} for host port {spec.port} "
-            f"(setting {spec.setting}): use tcp or udp in jitsi-stack.yml"
-        )
-    family = socket.AF_INET6 if ":" in spec.host_ip else socket.AF_INET
-    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+def _bind_problem(port: Port, number: int) -> str:
+    """'' when the host port can be bound now, else the one-line message."""
+    if port.protocol not in ("tcp", "udp"):
+        return f"unknown protocol {port.protocol!r} for host port {number} ({port.setting})"
+    binds = [port.bind] if port.bind else ["0.0.0.0", "::"]  # noqa: S104 - what Docker binds
+    for address in binds:
+        problem = _try_bind(port, number, address)
+        if problem:
+            return problem
+    return ""
+
+
+def _try_bind(port: Port, number: int, address: str) -> str:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    kind = socket.SOCK_STREAM if port.protocol == "tcp" else socket.SOCK_DGRAM
     try:
-        with socket.socket(family, kind) as sock:
-            if protocol == "tcp":
+        sock = socket.socket(family, kind)
+    except OSError:
+        return ""  # no IPv6 on this host: Docker will not bind it either
+    try:
+        with sock:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port.protocol == "tcp":
                 # As Docker (Go) binds: TIME_WAIT leftovers are no clash, a listener is.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((spec.host_ip, spec.port))
+            sock.bind((address, number))
     except OSError as exc:
-        where = _where(spec)
+        where = _where(address, number, bool(port.bind))
         if exc.errno == errno.EADDRINUSE:
             return (
-                f"host port {where}/{protocol} is already in use (setting {spec.setting}): "
-                f"stop what listens there (sudo ss -ltnup 'sport = :{spec.port}') "
+                f"host port {where}/{port.protocol} is already in use (setting {port.setting}): "
+                f"stop what listens there (sudo ss -ltnup 'sport = :{number}') "
                 "or choose another port in jitsi-stack.yml"
             )
-        if exc.errno == errno.EACCES:
-            # Unprivileged callers cannot bind ports < 1024, but dockerd (root) can:
-            # this says nothing about whether the port is free.
+        if exc.errno in (errno.EACCES, errno.EAFNOSUPPORT):
+            # Unprivileged callers cannot bind ports < 1024, but dockerd (root) can.
             return ""
         if exc.errno == errno.EADDRNOTAVAIL:
+            if not port.bind:
+                return ""  # no IPv6 address here
             return (
-                f"host address {spec.host_ip} for port {spec.port}/{protocol} "
-                f"(setting {spec.setting}) is not an address of this machine: "
-                "use one of its addresses or 0.0.0.0 in jitsi-stack.yml"
+                f"host address {address} for port {number}/{port.protocol} "
+                f"(setting {port.setting}) is not an address of this machine"
             )
         return (
-            f"cannot check host port {where}/{protocol} (setting {spec.setting}): "
+            f"cannot check host port {where}/{port.protocol} (setting {port.setting}): "
             f"{exc.strerror or exc}: fix the port or address in jitsi-stack.yml"
         )
     return ""
 
 
-def _where(spec: PortSpec) -> str:
-    if spec.host_ip in ("0.0.0.0", "::", ""):  # noqa: S104
-        return str(spec.port)
-    host = f"[{spec.host_ip}]" if ":" in spec.host_ip else spec.host_ip
-    return f"{host}:{spec.port}"
+def _where(address: str, number: int, explicit: bool) -> str:
+    if not explicit:
+        return f"{number} (IPv6)" if ":" in address else str(number)
+    host = f"[{address}]" if ":" in address else address
+    return f"{host}:{number}"
 
 
-def published_ports(ps_rows: Iterable[Mapping[str, Any]]) -> set[tuple[str, int]]:
-    """{(protocol, host_port)} published by the rows of `docker compose ps --format json`.
-
-    Each row carries "Publishers": [{"URL", "TargetPort", "PublishedPort", "Protocol"}];
-    PublishedPort 0 means the container port is exposed but not published.
-    """
-    ports: set[tuple[str, int]] = set()
-    for row in ps_rows:
-        for pub in row.get("Publishers") or ():
-            try:
-                port = int(pub.get("PublishedPort") or 0)
-            except (TypeError, ValueError):
-                continue
-            if port > 0:
-                ports.add((str(pub.get("Protocol") or "tcp").lower(), port))
-    return ports
+def published_ports(containers) -> set[tuple[str, int]]:
+    """{(protocol, host_port)} published by this project's containers (docker.Container)."""
+    return {
+        (proto, published)
+        for c in containers
+        for _, _, published, proto in c.publishers
+        if published > 0
+    }

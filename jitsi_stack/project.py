@@ -1,49 +1,95 @@
-"""Where the project lives, its recorded state, and loading its settings."""
+"""The project: where it lives, and its settings loaded and validated once.
+
+`load(root)` is the one entry every task, lint and test uses:
+layers (files, environment, state) -> merge -> rules.check (once) -> Settings.
+`deployment(root)` adds the derived Deployment.
+"""
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from . import settings as settings_mod
-from .files import write_atomic
-
-STATE = Path(".jitsi-stack") / "state.json"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from . import rules, settings, state
+from .errors import SettingsError, UsageError
 
 
-def root() -> Path:
-    """JITSI_STACK_ROOT, else the directory holding tasks.py."""
-    return Path(os.environ.get("JITSI_STACK_ROOT") or REPO_ROOT).resolve()
+def root(c=None, environ: Mapping[str, str] | None = None) -> Path:
+    """The project folder: --root, else JITSI_STACK_ROOT, else the checkout's folder when
+    run as `inv` there (its tasks.py says so), else the current directory. Never the
+    package's own location."""
+    environ = os.environ if environ is None else environ
+    section = {}
+    if c is not None:
+        section = c.config.get("jitsi_stack", {}) or {}
+    if section.get("root"):
+        return _existing(section["root"], "--root")
+    if environ.get("JITSI_STACK_ROOT"):
+        return _existing(environ["JITSI_STACK_ROOT"], "JITSI_STACK_ROOT")
+    if section.get("default_root"):
+        return _existing(section["default_root"], "the project folder")
+    return Path.cwd().resolve()
 
 
-def read_state(base: Path) -> dict:
-    file = base / STATE
-    if not file.exists():
-        return {}
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
+def _existing(value: str, name: str) -> Path:
+    path = Path(value).expanduser()
+    if "\x00" in value or not path.is_dir():
+        raise UsageError(
+            f"{name}: {value!r} is not an existing directory: create it or fix the path"
+        )
+    return path.resolve()
 
 
-def write_state(base: Path, state: dict) -> None:
-    file = base / STATE
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_atomic(file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=0o600)
+def state_layer(root_dir: Path, merged: dict) -> tuple[settings.Layer | None, list[str]]:
+    """The tag `inv update` chose, unless the settings have moved on since."""
+    current = state.read(root_dir)
+    if current.tag is None:
+        return None, []
+    configured = merged["images"]["tag"]
+    choice = current.tag
+    if configured == choice.value:
+        return None, []  # the settings caught up with `inv update`
+    if configured == choice.over:
+        return settings.Layer("state:inv update", {"images.tag": choice.value}), []
+    return None, [
+        f"images.tag: `inv update` chose {choice.value!r} over {choice.over!r}, but the settings "
+        f"now say {configured!r}: using {configured!r}"
+    ]
 
 
 def load(
-    base: Path | None = None, *, strict: bool = False, use_state: bool = True
-) -> settings_mod.Settings:
-    base = base or root()
-    loaded = settings_mod.load(base, state=read_state(base) if use_state else None)
-    if strict:
-        from . import rules
-
-        errors, warnings = rules.check(loaded, strict=True)
-        loaded.warnings = warnings
-        if errors:
-            raise settings_mod.SettingsError(errors)
+    root_dir: Path,
+    *,
+    strict: bool = False,
+    environ: Mapping[str, str] | None = None,
+    use_state: bool = True,
+) -> settings.Settings:
+    """Effective, validated settings; SettingsError lists every problem."""
+    environ = os.environ if environ is None else environ
+    root_dir = Path(root_dir).resolve()
+    layers = settings.file_layers(root_dir, environ) + settings.env_layers(environ)
+    tree, sources = settings.merge(layers)
+    notes: list[str] = []
+    if use_state:
+        extra, notes = state_layer(root_dir, tree)
+        if extra:
+            layers.append(extra)
+            tree, sources = settings.merge(layers)
+    loaded = settings.Settings(
+        root=root_dir,
+        values=tree,
+        sources=sources,
+        files=[layer.path for layer in layers if layer.path is not None],
+    )
+    errors, warnings = rules.check(loaded, strict=strict)
+    if errors:
+        raise SettingsError(errors)
+    loaded.warnings = notes + warnings
     return loaded
+
+
+def deployment(root_dir: Path, **kwargs):
+    from .deployment import build
+
+    return build(load(root_dir, **kwargs))

@@ -7,85 +7,89 @@ the rules of `nox -s lint` (production readiness).
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
+import os
 from urllib.parse import urlsplit
 
 from .schema import FIELDS
-from .settings import (
+from .settings import Settings
+from .upstream import MANAGED, REMOVED, variables
+from .validators import (
     EMAIL_RE,
-    FLOATING_TAGS,
     IMAGE_RE,
-    MANAGED_VARS,
     NAME_RE,
-    REMOVED_VARS,
-    TAG_RE,
     VAR_RE,
-    Settings,
+    host_is_public,
     is_domain,
+    is_loopback_host,
+    is_public_ip,
     parse_advertise_ip,
+    show,
     suggest,
+    tag_problem,
 )
-from .upstream_vars import VARS
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-# Addresses no outside participant can reach (RFC 1918, CGNAT, loopback, link-local, ULA).
-NON_PUBLIC = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "::1/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
+# Passthrough variables whose value changes a derived fact: they must be domains.
+DOMAIN_VARS = (
+    "XMPP_AUTH_DOMAIN",
+    "XMPP_MUC_DOMAIN",
+    "XMPP_INTERNAL_MUC_DOMAIN",
+    "XMPP_GUEST_DOMAIN",
+    "XMPP_HIDDEN_DOMAIN",
+    "XMPP_SERVER",
 )
 
 
-def reachable_from_outside(ip) -> bool:
-    return not any(ip.version == net.version and ip in net for net in NON_PUBLIC)
-
-
-def _type_problem(key: str, kind: str, value, choices) -> str | None:
-    """None when value fits kind, else the one-line problem."""
-    show = repr(value)
+def _type_problem(key: str, value) -> str | None:
+    """None when value fits the field's kind, else the one-line problem (never a secret)."""
+    spec = FIELDS[key]
+    kind = spec.kind
+    shown = "the value" if spec.secret else show(value)
     if kind == "bool":
         if not isinstance(value, bool):
-            return f"{key}: {show} is not true or false: write true or false"
+            return f"{key}: {shown} is not true or false: write true or false"
     elif kind in ("int", "port"):
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"{key}: {show} is not a whole number: write a number like {FIELDS[key].default}"
+            return f"{key}: {shown} is not a whole number: write a number like {spec.default}"
         if kind == "port" and not 1 <= value <= 65535:
             return f"{key}: port {value} is out of range: use a port between 1 and 65535"
         if kind == "int" and value <= 0:
             return f"{key}: {value} must be greater than 0"
-    elif kind == "list" or kind == "ip_list":
+    elif kind in ("list", "ip_list"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{key}: must be a list of strings, e.g. [a, b]"
+            return f"{key}: must be a list of text values, e.g. [a, b]"
+        for item in value:
+            if _control(item):
+                return f"{key}: an entry contains a control character: remove it"
     elif kind == "mapping":
         if not isinstance(value, dict):
             return f"{key}: must be a mapping NAME: value"
     elif kind == "choice":
-        if value not in choices:
+        if value not in spec.choices:
             return (
-                f"{key}: unknown value {show}{suggest(str(value), choices)}: "
-                f"use one of {', '.join(choices)}"
+                f"{key}: unknown value {shown}{suggest(str(value), spec.choices)}: "
+                f"use one of {', '.join(spec.choices)}"
             )
     elif not isinstance(value, str):
-        return f"{key}: {show} must be text: quote it"
-    elif "\n" in value and key != "web.custom_config_js":
+        if spec.secret:
+            return f"{key}: must be text: quote the value in jitsi-stack.yml ('...')"
+        return f"{key}: {shown} must be text: quote it"
+    elif key != "web.custom_config_js" and ("\n" in value or "\r" in value):
         return f"{key}: must be a single line: remove the line break"
+    elif _control(value.replace("\n", "").replace("\t", "")):
+        return f"{key}: contains a control character (NUL, escape, ...): remove it"
     return None
 
 
+def _control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for effective settings; strict adds the production rules."""
     errors: list[str] = []
     warnings: list[str] = []
-    for key, spec in FIELDS.items():
-        problem = _type_problem(key, spec.kind, s[key], spec.choices)
+    for key in FIELDS:
+        problem = _type_problem(key, s[key])
         if problem:
             errors.append(problem)
     if errors:  # later rules assume the types are right
@@ -94,10 +98,10 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     _names(s, errors)
     _public_url(s, errors, warnings, strict)
     _ports(s, errors)
-    _https(s, errors, strict)
+    _https(s, errors)
     _auth(s, errors, strict)
     _features(s, errors)
-    _advertise(s, errors, warnings, strict)
+    _advertise(s, errors, warnings)
     _passthrough(s, errors)
     _files(s, errors)
     return errors, warnings
@@ -107,33 +111,44 @@ def _names(s: Settings, errors: list[str]) -> None:
     for key in ("project_name", "container_prefix", "network.name"):
         if not NAME_RE.match(s[key]):
             errors.append(
-                f"{key}: {s[key]!r} is not a valid Docker name: use lowercase letters, "
+                f"{key}: {show(s[key])} is not a valid Docker name: use lowercase letters, "
                 "digits, '-' and '_'"
             )
     if not is_domain(s["xmpp.domain"]):
         errors.append(
-            f"xmpp.domain: {s['xmpp.domain']!r} is not a valid domain: use a name like meet.jitsi"
+            f"xmpp.domain: {show(s['xmpp.domain'])} is not a valid domain: use a name like "
+            "meet.jitsi"
         )
     repo = s["images.repository"]
     if not IMAGE_RE.match(repo) or ":" in repo.split("/")[-1]:
         errors.append(
-            f"images.repository: {repo!r} is not a registry path: use e.g. ghcr.io/jitsi (no tag)"
+            f"images.repository: {show(repo)} is not a registry path: use e.g. ghcr.io/jitsi "
+            "(no tag)"
         )
-    tag = s["images.tag"]
-    if not TAG_RE.match(tag):
-        errors.append(f"images.tag: {tag!r} is not a valid image tag: use e.g. stable-11146-2")
-    elif tag in FLOATING_TAGS:
-        errors.append(
-            f"images.tag: {tag!r} floats between releases and breaks upgrades: pin a "
-            "release such as stable-11146-2"
-        )
+    problem = tag_problem(s["images.tag"])
+    if problem:
+        errors.append(f"images.tag: {problem}")
     for key in ("images.etherpad", "images.whiteboard"):
         if not IMAGE_RE.match(s[key]):
-            errors.append(f"{key}: {s[key]!r} is not an image reference: use name:tag")
-    if not s["timezone"].strip() or " " in s["timezone"]:
+            errors.append(f"{key}: {show(s[key])} is not an image reference: use name:tag")
+    if not _timezone_ok(s["timezone"]):
         errors.append(
-            f"timezone: {s['timezone']!r} is not a time zone: use e.g. UTC or Europe/Berlin"
+            f"timezone: {show(s['timezone'])} is not a time zone: use e.g. UTC or Europe/Berlin"
         )
+
+
+def _timezone_ok(name: str) -> bool:
+    if not name or " " in name or name.startswith("/") or ".." in name:
+        return False
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # Without a tz database on this host (no /usr/share/zoneinfo, no tzdata package),
+        # the containers' own database decides.
+        return not any(os.path.isdir(p) for p in zoneinfo.TZPATH)
+    return True
 
 
 def _public_url(s, errors, warnings, strict) -> None:
@@ -141,12 +156,16 @@ def _public_url(s, errors, warnings, strict) -> None:
     try:
         parts = urlsplit(url)
         port = parts.port
+        host = parts.hostname
     except ValueError:
-        errors.append(f"public_url: {url!r} has an invalid port: use e.g. https://meet.example.com")
-        return
-    if parts.scheme not in ("http", "https") or not parts.hostname:
         errors.append(
-            f"public_url: {url!r} is not an http(s) URL: use e.g. "
+            f"public_url: {show(url)} is not a valid URL (port or IPv6 address): use e.g. "
+            "https://meet.example.com or https://[2001:db8::1]"
+        )
+        return
+    if parts.scheme not in ("http", "https") or not host:
+        errors.append(
+            f"public_url: {show(url)} is not an http(s) URL: use e.g. "
             "https://meet.example.com or http://localhost:8443"
         )
         return
@@ -154,25 +173,22 @@ def _public_url(s, errors, warnings, strict) -> None:
         errors.append("public_url: must not contain a user or password: remove the user:pass@ part")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         errors.append(
-            f"public_url: {url!r} has a path, query or fragment: Jitsi must be served at "
+            f"public_url: {show(url)} has a path, query or fragment: Jitsi must be served at "
             "the root, use scheme://host[:port]"
         )
-    host = parts.hostname
     try:
         ipaddress.ip_address(host)
     except ValueError:
         if not is_domain(host):
-            errors.append(f"public_url: host {host!r} is not a valid domain or IP address")
-    if port is not None and not 1 <= port <= 65535:
-        errors.append(f"public_url: port {port} is out of range")
-    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+            errors.append(f"public_url: host {show(host)} is not a valid domain or IP address")
+    if parts.scheme == "http" and not is_loopback_host(host):
         message = (
             f"public_url: {url} is plain http for a host other than localhost: browsers "
             "block camera and microphone there; use https://"
         )
         (errors if strict else warnings).append(message)
     # The published port must be the one in the URL when nothing else sits in front.
-    if host in LOCAL_HOSTS:
+    if is_loopback_host(host):
         want = s["ports.https"] if parts.scheme == "https" else s["ports.http"]
         effective = port or (443 if parts.scheme == "https" else 80)
         if parts.scheme == "https" and not s["https.enabled"]:
@@ -216,7 +232,7 @@ def _ports(s, errors) -> None:
             )
 
 
-def _https(s, errors, strict) -> None:
+def _https(s, errors) -> None:
     le = "https.letsencrypt"
     if s["https.http_redirect"] and not s["https.enabled"]:
         errors.append("https.http_redirect: needs https.enabled: true (or turn the redirect off)")
@@ -225,19 +241,19 @@ def _https(s, errors, strict) -> None:
     if not s["https.enabled"]:
         errors.append(f"{le}.enabled: needs https.enabled: true")
     domain, email = s[f"{le}.domain"], s[f"{le}.email"]
+    host = urlsplit(s["public_url"]).hostname or ""
     if not domain:
         errors.append(f"{le}.domain: required when Let's Encrypt is on: set the public domain")
     elif not is_domain(domain):
-        errors.append(f"{le}.domain: {domain!r} is not a valid domain")
-    elif domain != (s.public.hostname or ""):
+        errors.append(f"{le}.domain: {show(domain)} is not a valid domain")
+    elif domain != host:
         errors.append(
-            f"{le}.domain: {domain} differs from the public_url host "
-            f"{s.public.hostname}: make them the same"
+            f"{le}.domain: {domain} differs from the public_url host {host}: make them the same"
         )
     if not email:
         errors.append(f"{le}.email: required when Let's Encrypt is on: set a contact address")
     elif not EMAIL_RE.match(email):
-        errors.append(f"{le}.email: {email!r} is not an e-mail address")
+        errors.append(f"{le}.email: {show(email)} is not an e-mail address")
     if s["ports.http"] != 80 or s["ports.https"] != 443:
         errors.append(
             f"{le}.enabled: Let's Encrypt needs host ports 80 and 443 (ports.http is "
@@ -267,7 +283,7 @@ def _auth(s, errors, strict) -> None:
         if not url:
             errors.append("auth.ldap.url: required when auth.type is ldap: set ldap(s)://host/")
         elif urlsplit(url).scheme not in ("ldap", "ldaps") or not urlsplit(url).hostname:
-            errors.append(f"auth.ldap.url: {url!r} is not an ldap:// or ldaps:// URL")
+            errors.append(f"auth.ldap.url: {show(url)} is not an ldap:// or ldaps:// URL")
         if not s["auth.ldap.base"]:
             errors.append("auth.ldap.base: required when auth.type is ldap: set the search base")
     elif kind == "matrix" and not s["auth.matrix.uvs_url"]:
@@ -285,34 +301,30 @@ def _features(s, errors) -> None:
                 errors.append(f"{key}: required when services.jigasi is on: set the SIP account")
         uri = s["sip.uri"]
         if uri and "@" not in uri:
-            errors.append(f"sip.uri: {uri!r} is not user@server: write the full SIP address")
+            errors.append(f"sip.uri: {show(uri)} is not user@server: write the full SIP address")
 
 
-def _advertise(s, errors, warnings, strict) -> None:
+def _advertise(s, errors, warnings) -> None:
     ips = []
     for item in s["jvb.advertise_ips"]:
         try:
             ips.append(parse_advertise_ip(item)[0])
         except ValueError:
             errors.append(
-                f"jvb.advertise_ips: {item!r} is not an IP or IP#PORT: write e.g. "
-                "203.0.113.10 or 192.168.1.10#10000"
+                f"jvb.advertise_ips: {show(item)} is not an IP or IP#PORT: write e.g. "
+                "203.0.113.10, 192.168.1.10#10000 or 2001:db8::1 (no brackets)"
             )
     if len(ips) != len(s["jvb.advertise_ips"]):
         return
-    host = s.public.hostname or ""
-    if host in LOCAL_HOSTS:
+    host = urlsplit(s["public_url"]).hostname or ""
+    if is_loopback_host(host):
         return
-    try:
-        public_host_is_public = reachable_from_outside(ipaddress.ip_address(host))
-    except ValueError:
-        public_host_is_public = "." in host and not host.endswith((".local", ".lan", ".internal"))
     if not ips:
         warnings.append(
             "jvb.advertise_ips: empty while public_url is not localhost: media fails "
             "when a third participant joins; set the host's public IP"
         )
-    elif public_host_is_public and not any(reachable_from_outside(ip) for ip in ips):
+    elif host_is_public(host) and not any(is_public_ip(ip) for ip in ips):
         warnings.append(
             "jvb.advertise_ips: only private addresses are advertised while "
             f"public_url ({host}) is public: add the host's public IP"
@@ -323,30 +335,36 @@ def _passthrough(s, errors) -> None:
     for name, value in s["env"].items():
         key = f"env.{name}"
         if not isinstance(name, str) or not VAR_RE.match(name):
-            errors.append(f"{key}: not a variable name: use UPPER_CASE")
-        elif name in REMOVED_VARS:
-            errors.append(f"{key}: {REMOVED_VARS[name]}")
-        elif name in MANAGED_VARS:
-            errors.append(f"{key}: managed by jitsi-stack: set {MANAGED_VARS[name]} instead")
-        elif name not in VARS:
+            errors.append(f"env.{show(name)}: not a variable name: use UPPER_CASE")
+        elif name in REMOVED:
+            errors.append(f"{key}: {REMOVED[name]}")
+        elif name in MANAGED:
+            errors.append(f"{key}: managed by jitsi-stack: set {MANAGED[name]} instead")
+        elif name not in variables():
             errors.append(
                 f"{key}: not an upstream docker-jitsi-meet variable"
-                f"{suggest(name, VARS)}: fix the name"
+                f"{suggest(name, variables())}: fix the name"
             )
         elif isinstance(value, (dict, list)) or value is None:
             errors.append(f"{key}: must be a single value (text, number or true/false)")
-        elif "\n" in str(value):
+        elif not isinstance(value, (str, int, float, bool)):
+            errors.append(f"{key}: must be text, a number or true/false: quote it")
+        elif "\n" in str(value) or "\r" in str(value):
             errors.append(f"{key}: must be a single line: remove the line break")
+        elif _control(str(value)):
+            errors.append(f"{key}: contains a control character (NUL, escape, ...): remove it")
+        elif name in DOMAIN_VARS and not is_domain(str(value)):
+            errors.append(f"{key}: {show(value)} is not a domain: use e.g. muc.meet.jitsi")
 
 
 def _files(s, errors) -> None:
     for name in s["compose.extra_files"]:
-        path = Path(name) if Path(name).is_absolute() else s.root / name
+        path = s.root / name
         if not path.is_file():
             errors.append(f"compose.extra_files: {name} does not exist: fix the path")
     target = s["frontend.env_file"]
     if target:
-        path = Path(target) if Path(target).is_absolute() else s.root / target
+        path = s.root / target
         if not path.parent.is_dir():
             errors.append(
                 f"frontend.env_file: directory {path.parent} does not exist: fix the "

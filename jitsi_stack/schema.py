@@ -24,6 +24,7 @@ class Field:
     choices: tuple[str, ...] = ()
     secret: bool = False
     example: str = ""
+    upstream: str = ""  # the upstream variable this setting feeds in jitsi-meet/.env
 
 
 # Nested like the YAML file. A dict value is a section; a Field is a leaf.
@@ -39,18 +40,20 @@ SCHEMA: dict[str, Any] = {
         "The address browsers use to reach Jitsi Meet (scheme, host and port if not 80/443). "
         "It decides the BOSH and websocket URLs the browser gets.",
         example="https://meet.example.com",
+        upstream="PUBLIC_URL",
     ),
     "container_prefix": Field(
         "name",
         "callcenter-jitsi",
         "Prefix of container names: callcenter-jitsi-web, callcenter-jitsi-prosody, ...",
     ),
-    "timezone": Field("str", "UTC", "TZ inside every container."),
+    "timezone": Field("str", "UTC", "TZ inside every container.", upstream="TZ"),
     "restart_policy": Field(
         "choice",
         "unless-stopped",
         "Docker restart policy of every service.",
         choices=("no", "always", "unless-stopped", "on-failure"),
+        upstream="RESTART_POLICY",
     ),
     "network": {
         "name": Field(
@@ -69,12 +72,14 @@ SCHEMA: dict[str, Any] = {
             "image",
             "ghcr.io/jitsi",
             "Registry and namespace of the Jitsi images (<repository>/<service>:<tag>).",
+            upstream="JITSI_IMAGE_REPO",
         ),
         "tag": Field(
             "tag",
             "stable-11146-2",
             "Jitsi release the stack runs. Pinned: never 'latest' or 'unstable' silently. "
             "`inv update --tag TAG` switches it and records the previous one.",
+            upstream="JITSI_IMAGE_VERSION",
         ),
         "etherpad": Field(
             "image", "etherpad/etherpad:2.0.3", "Etherpad image (services.etherpad)."
@@ -86,102 +91,163 @@ SCHEMA: dict[str, Any] = {
         ),
     },
     "ports": {
-        "http": Field("port", 8443, "Host port of the web container's plain-HTTP port (8000)."),
+        "http": Field(
+            "port",
+            8443,
+            "Host port of the web container's plain-HTTP port (8000).",
+            upstream="HTTP_PORT",
+        ),
         "https": Field(
             "port",
             8444,
             "Host port of the web container's HTTPS port (8443); published only when "
             "https.enabled is true.",
+            upstream="HTTPS_PORT",
         ),
         "jvb_media": Field(
             "port",
             10000,
-            "UDP port for media (JVB_PORT). Must be reachable from every participant.",
+            "UDP port for media. Must be reachable from every participant.",
+            upstream="JVB_PORT",
         ),
-        "jvb_colibri": Field("port", 8080, "Bridge REST/health port, published on 127.0.0.1 only."),
-        "jicofo_rest": Field("port", 8888, "Jicofo REST/health port, published on 127.0.0.1 only."),
-        "jigasi_min": Field("port", 20000, "First UDP port of jigasi's media range."),
-        "jigasi_max": Field("port", 20050, "Last UDP port of jigasi's media range."),
+        "jvb_colibri": Field(
+            "port",
+            8080,
+            "Bridge REST/health port, published on 127.0.0.1 only.",
+            upstream="JVB_COLIBRI_PORT",
+        ),
+        "jicofo_rest": Field(
+            "port",
+            8888,
+            "Jicofo REST/health port, published on 127.0.0.1 only.",
+            upstream="JICOFO_REST_PORT",
+        ),
+        "jigasi_min": Field(
+            "port", 20000, "First UDP port of jigasi's media range.", upstream="JIGASI_PORT_MIN"
+        ),
+        "jigasi_max": Field(
+            "port", 20050, "Last UDP port of jigasi's media range.", upstream="JIGASI_PORT_MAX"
+        ),
     },
     "xmpp": {
         "domain": Field(
             "domain",
             "meet.jitsi",
-            "Internal XMPP domain (XMPP_DOMAIN). The auth, muc, internal-muc, guest and "
+            "Internal XMPP domain. The auth, muc, internal-muc, guest and "
             "hidden domains are derived from it.",
+            upstream="XMPP_DOMAIN",
         ),
     },
     "https": {
         "enabled": Field(
             "bool",
             False,
-            "Serve HTTPS from the web container (DISABLE_HTTPS=0). Off in development, "
-            "where plain HTTP on localhost is used.",
+            "Serve HTTPS from the web container (DISABLE_HTTPS is its negation). Off in "
+            "development, where plain HTTP on localhost is used.",
+            upstream="DISABLE_HTTPS",
         ),
         "http_redirect": Field(
-            "bool", False, "Redirect plain HTTP to HTTPS (ENABLE_HTTP_REDIRECT)."
+            "bool", False, "Redirect plain HTTP to HTTPS.", upstream="ENABLE_HTTP_REDIRECT"
         ),
         "letsencrypt": {
             "enabled": Field(
                 "bool",
                 False,
                 "Obtain a certificate from Let's Encrypt (needs host ports 80 and 443).",
+                upstream="ENABLE_LETSENCRYPT",
             ),
-            "domain": Field("domain_or_empty", "", "Domain of the certificate."),
-            "email": Field("email_or_empty", "", "Contact e-mail for Let's Encrypt."),
-            "staging": Field("bool", False, "Use the Let's Encrypt staging CA (testing)."),
+            "domain": Field(
+                "domain_or_empty", "", "Domain of the certificate.", upstream="LETSENCRYPT_DOMAIN"
+            ),
+            "email": Field(
+                "email_or_empty",
+                "",
+                "Contact e-mail for Let's Encrypt.",
+                upstream="LETSENCRYPT_EMAIL",
+            ),
+            "staging": Field(
+                "bool",
+                False,
+                "Use the Let's Encrypt staging CA (testing).",
+                upstream="LETSENCRYPT_USE_STAGING",
+            ),
         },
     },
     "auth": {
-        "enabled": Field("bool", False, "Require login to create meetings (ENABLE_AUTH)."),
+        "enabled": Field(
+            "bool", False, "Require login to create meetings.", upstream="ENABLE_AUTH"
+        ),
         "type": Field(
             "choice",
             "internal",
-            "Authentication backend (AUTH_TYPE).",
+            "Authentication backend.",
             choices=("internal", "jwt", "ldap", "matrix"),
+            upstream="AUTH_TYPE",
         ),
         "guests": Field(
             "bool",
             True,
-            "Let unauthenticated users join existing meetings (ENABLE_GUESTS).",
+            "Let unauthenticated users join existing meetings.",
+            upstream="ENABLE_GUESTS",
         ),
         "jwt": {
-            "app_id": Field("str", "", "JWT application id (JWT_APP_ID)."),
-            "app_secret": Field("str", "", "JWT shared secret (JWT_APP_SECRET).", secret=True),
-            "accepted_issuers": Field("list", [], "Accepted token issuers."),
-            "accepted_audiences": Field("list", [], "Accepted token audiences."),
+            "app_id": Field("str", "", "JWT application id.", upstream="JWT_APP_ID"),
+            "app_secret": Field(
+                "str", "", "JWT shared secret.", secret=True, upstream="JWT_APP_SECRET"
+            ),
+            "accepted_issuers": Field(
+                "list", [], "Accepted token issuers.", upstream="JWT_ACCEPTED_ISSUERS"
+            ),
+            "accepted_audiences": Field(
+                "list", [], "Accepted token audiences.", upstream="JWT_ACCEPTED_AUDIENCES"
+            ),
         },
         "ldap": {
-            "url": Field("str", "", "LDAP server URL, ldap:// or ldaps:// (LDAP_URL)."),
-            "base": Field("str", "", "Search base (LDAP_BASE)."),
-            "binddn": Field("str", "", "Bind DN (LDAP_BINDDN)."),
-            "bindpw": Field("str", "", "Bind password (LDAP_BINDPW).", secret=True),
-            "filter": Field("str", "uid=%u", "User filter (LDAP_FILTER)."),
+            "url": Field("str", "", "LDAP server URL, ldap:// or ldaps://.", upstream="LDAP_URL"),
+            "base": Field("str", "", "Search base.", upstream="LDAP_BASE"),
+            "binddn": Field("str", "", "Bind DN.", upstream="LDAP_BINDDN"),
+            "bindpw": Field("str", "", "Bind password.", secret=True, upstream="LDAP_BINDPW"),
+            "filter": Field("str", "uid=%u", "User filter.", upstream="LDAP_FILTER"),
         },
         "matrix": {
-            "uvs_url": Field("str", "", "Matrix user verification service URL."),
-            "uvs_auth_token": Field("str", "", "Matrix UVS token.", secret=True),
+            "uvs_url": Field(
+                "str", "", "Matrix user verification service URL.", upstream="MATRIX_UVS_URL"
+            ),
+            "uvs_auth_token": Field(
+                "str", "", "Matrix UVS token.", secret=True, upstream="MATRIX_UVS_AUTH_TOKEN"
+            ),
         },
     },
     "features": {
-        "welcome_page": Field("bool", True, "Show the welcome page (ENABLE_WELCOME_PAGE)."),
+        "welcome_page": Field(
+            "bool", True, "Show the welcome page.", upstream="ENABLE_WELCOME_PAGE"
+        ),
         "recording": Field(
-            "bool", False, "Server-side recording and streaming (ENABLE_RECORDING); needs jibri."
+            "bool",
+            False,
+            "Server-side recording and streaming; needs jibri.",
+            upstream="ENABLE_RECORDING",
         ),
         "transcriptions": Field(
-            "bool", False, "Transcriptions (ENABLE_TRANSCRIPTIONS); needs the transcriber."
+            "bool",
+            False,
+            "Transcriptions; needs the transcriber.",
+            upstream="ENABLE_TRANSCRIPTIONS",
         ),
-        "lobby": Field("bool", True, "Lobby for moderated meetings (ENABLE_LOBBY)."),
-        "prejoin_page": Field("bool", True, "Show the pre-join page (ENABLE_PREJOIN_PAGE)."),
+        "lobby": Field("bool", True, "Lobby for moderated meetings.", upstream="ENABLE_LOBBY"),
+        "prejoin_page": Field(
+            "bool", True, "Show the pre-join page.", upstream="ENABLE_PREJOIN_PAGE"
+        ),
     },
     "jvb": {
         "advertise_ips": Field(
             "ip_list",
             [],
-            "Addresses the bridge announces to browsers (JVB_ADVERTISE_IPS): the host's "
+            "Addresses the bridge announces to browsers: the host's "
             "public and LAN IPs, each IP or IP#PORT. Without it media fails once a "
             "third participant joins from outside the host.",
             example="[203.0.113.10, 192.168.1.10]",
+            upstream="JVB_ADVERTISE_IPS",
         ),
     },
     "services": {
@@ -192,12 +258,20 @@ SCHEMA: dict[str, Any] = {
         "whiteboard": Field("bool", False, "Whiteboard (excalidraw backend)."),
     },
     "sip": {
-        "uri": Field("str", "", "SIP account of the gateway, user@server (JIGASI_SIP_URI)."),
-        "password": Field("str", "", "SIP account password (JIGASI_SIP_PASSWORD).", secret=True),
-        "server": Field("str", "", "SIP server host (JIGASI_SIP_SERVER)."),
-        "port": Field("port", 5060, "SIP server port (JIGASI_SIP_PORT)."),
+        "uri": Field(
+            "str", "", "SIP account of the gateway, user@server.", upstream="JIGASI_SIP_URI"
+        ),
+        "password": Field(
+            "str", "", "SIP account password.", secret=True, upstream="JIGASI_SIP_PASSWORD"
+        ),
+        "server": Field("str", "", "SIP server host.", upstream="JIGASI_SIP_SERVER"),
+        "port": Field("port", 5060, "SIP server port.", upstream="JIGASI_SIP_PORT"),
         "transport": Field(
-            "choice", "UDP", "SIP transport (JIGASI_SIP_TRANSPORT).", choices=("UDP", "TCP", "TLS")
+            "choice",
+            "UDP",
+            "SIP transport.",
+            choices=("UDP", "TCP", "TLS"),
+            upstream="JIGASI_SIP_TRANSPORT",
         ),
     },
     "health": {

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import re
 import secrets as _random
+from collections.abc import Iterable
 from pathlib import Path
 
+from . import files, paths
 from .errors import StackError
-from .files import write_atomic
+from .upstream import SECRET_NAMES
 
-SECRET_NAMES = (
-    "JICOFO_AUTH_PASSWORD",
-    "JVB_AUTH_PASSWORD",
-    "JIGASI_XMPP_PASSWORD",
-    "JIGASI_TRANSCRIBER_PASSWORD",
-    "JIBRI_RECORDER_PASSWORD",
-    "JIBRI_XMPP_PASSWORD",
-)
-SECRETS_FILE = Path(".jitsi-stack") / "secrets.env"
 MASK = "********"
 # Passthrough variables whose values are masked in every output.
 SECRET_HINTS = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|BINDPW|_KEY$")
 LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([0-9a-f]{32,128})$")
-
-
-def path(root: Path) -> Path:
-    return Path(root) / SECRETS_FILE
+RESTORE = "restore the file from a backup (prosody keeps the accounts made with the old passwords)"
 
 
 def generate() -> str:
@@ -41,46 +31,45 @@ def generate() -> str:
 
 def read(root: Path) -> dict[str, str]:
     """The stored secrets; {} when the file does not exist yet."""
-    file = path(root)
-    if not file.exists():
+    data = files.read_bytes(Path(root), paths.SECRETS)
+    if data is None:
         return {}
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise StackError(f"{paths.SECRETS}: is not text (damaged): {RESTORE}") from None
     values: dict[str, str] = {}
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         match = LINE.match(line.strip())
         if not match or match.group(1) not in SECRET_NAMES:
-            raise StackError(
-                f"{SECRETS_FILE}:{number}: not NAME=<hex>: restore the file from a backup "
-                "(prosody keeps the accounts made with the old passwords)"
-            )
+            raise StackError(f"{paths.SECRETS}:{number}: not NAME=<hex>: {RESTORE}")
+        if match.group(1) in values:
+            raise StackError(f"{paths.SECRETS}:{number}: {match.group(1)} appears twice: {RESTORE}")
         values[match.group(1)] = match.group(2)
     return values
 
 
-def ensure(root: Path, *, write: bool = True) -> tuple[dict[str, str], list[str]]:
+def complete(stored: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """All six secrets, generating the missing ones. Returns (secrets, names generated now)."""
-    values = read(root)
+    values = dict(stored)
     missing = [name for name in SECRET_NAMES if name not in values]
     for name in missing:
         values[name] = generate()
-    if missing and write:
-        save(root, values)
     return values, missing
 
 
 def save(root: Path, values: dict[str, str]) -> None:
     body = "# jitsi-stack internal passwords: generated once, keep this file private (0600).\n"
     body += "".join(f"{name}={values[name]}\n" for name in SECRET_NAMES if name in values)
-    file = path(root)
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_atomic(file, body, mode=0o600)
+    files.write_atomic(Path(root), paths.SECRETS, body, mode=0o600)
 
 
 ASSIGNMENT = re.compile(r"^([+\- ]?\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=).*$", re.M)
 
 
-def mask(text: str, hidden: set[str] | list[str]) -> str:
+def mask(text: str, hidden: Iterable[str]) -> str:
     """Replace every known secret value, and the value of any NAME=value line whose name
     looks secret (a hand-made .env has passwords jitsi-stack never generated)."""
     for value in sorted({v for v in hidden if v and len(v) >= 4}, key=len, reverse=True):

@@ -1,4 +1,8 @@
-"""`inv status`: one row per service, a one-line verdict, JSON for scripts."""
+"""`inv status`: one row per service, a one-line verdict, JSON for scripts.
+
+One Docker call (`docker compose ps`): the expected services come from the
+Deployment, not from asking Compose.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
-from . import compose, lifecycle, ui
-from .settings import Settings
+from . import docker
+from .stack import Stack
 
 
 @dataclass
@@ -26,16 +30,13 @@ class Row:
         return self.state == "running" and self.health in ("healthy", "-")
 
 
-def _ports(publishers: list[dict] | None) -> str:
+def _ports(publishers) -> str:
     seen = []
-    for pub in publishers or []:
-        if not pub.get("PublishedPort"):
+    for url, target, published, proto in publishers:
+        if not published or url in ("::", "[::]"):
             continue
-        url = pub.get("URL") or "0.0.0.0"  # noqa: S104 - a label, not a bind
-        if url in ("::", "[::]"):
-            continue
-        host = "" if url == "0.0.0.0" else f"{url}:"  # noqa: S104
-        text = f"{host}{pub['PublishedPort']}->{pub['TargetPort']}/{pub.get('Protocol', 'tcp')}"
+        host = "" if url in ("", "0.0.0.0") else f"{url}:"  # noqa: S104 - a label
+        text = f"{host}{published}->{target}/{proto}"
         if text not in seen:
             seen.append(text)
     return ", ".join(seen) or "-"
@@ -46,32 +47,28 @@ def _uptime(status: str) -> str:
     return match.group(1).strip() if match else "-"
 
 
-def collect(s: Settings) -> list[Row]:
-    expected = lifecycle.jitsi_services(s)
-    if s["compose.extra_files"]:
-        expected += [x for x in compose.services(s) if x not in expected]
-    rows = {row.get("Service"): row for row in compose.ps(s)}
-    out = []
-    for svc in expected + sorted(set(rows) - set(expected)):
-        row = rows.get(svc)
-        if row is None:
-            out.append(Row(svc, "missing", "-", "-", "-", "-", "-", "-"))
-            continue
-        image = row.get("Image", "")
-        name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
-        out.append(
-            Row(
-                service=svc,
-                state=row.get("State", "?"),
-                health=row.get("Health") or "-",
-                ports=_ports(row.get("Publishers")),
-                uptime=_uptime(row.get("Status", "")),
-                image=name or image,
-                tag=tag or "-",
-                container=row.get("Name", ""),
-            )
-        )
-    return out
+def _row(service: str, c: docker.Container | None) -> Row:
+    if c is None:
+        return Row(service, "missing", "-", "-", "-", "-", "-", "-")
+    image = c.image
+    name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    return Row(
+        service=service,
+        state=c.state or "?",
+        health=c.health or "-",
+        ports=_ports(c.publishers),
+        uptime=_uptime(c.status),
+        image=name or image,
+        tag=tag or "-",
+        container=c.name,
+    )
+
+
+def collect(stack: Stack) -> list[Row]:
+    expected = [*stack.d.names, *stack.platform_services()]
+    containers = {c.service: c for c in stack.compose.ps()}
+    extra = sorted(set(containers) - set(expected))  # the platform's services, orphans
+    return [_row(svc, containers.get(svc)) for svc in expected + extra]
 
 
 def verdict(rows: list[Row]) -> tuple[bool, str]:
@@ -84,29 +81,40 @@ def verdict(rows: list[Row]) -> tuple[bool, str]:
     return False, f"{len(bad)} of {len(rows)} services need attention: {names}"
 
 
-def show(s: Settings, as_json: bool = False) -> bool:
-    rows = collect(s)
+def as_json_text(stack: Stack, rows: list[Row]) -> str:
     ok, line = verdict(rows)
+    return json.dumps(
+        {
+            "ok": ok,
+            "verdict": line,
+            "project": stack.d.project,
+            "services": [asdict(r) | {"ok": r.ok} for r in rows],
+        },
+        indent=2,
+    )
+
+
+def run(stack: Stack, as_json: bool = False) -> bool:
+    """The whole of `status`: True when every service is OK."""
+    from . import ui
+
+    stack.require_rendered()
+    rows = collect(stack)
     if as_json:
-        ui.plain(
-            json.dumps(
-                {
-                    "ok": ok,
-                    "verdict": line,
-                    "project": s["project_name"],
-                    "services": [asdict(r) | {"ok": r.ok} for r in rows],
-                },
-                indent=2,
-            )
-        )
-        return ok
+        ui.plain(as_json_text(stack, rows))
+        return verdict(rows)[0]
+    return show(stack, rows)
+
+
+def show(stack: Stack, rows: list[Row]) -> bool:
+    from . import ui
+
+    ok, line = verdict(rows)
     grid = ui.table(
         None,
         ["service", "state", "health", "ports", "uptime", "image", "tag"],
         [[r.service, r.state, r.health, r.ports, r.uptime, r.image, r.tag] for r in rows],
     )
-    ui.out.print(grid)
-    ui.out.print(
-        ("OK: " if ok else "FAIL: ") + line, style="green" if ok else "bold red", markup=False
-    )
+    ui.show(grid)
+    ui.show(("OK: " if ok else "FAIL: ") + line, style="green" if ok else "bold red")
     return ok

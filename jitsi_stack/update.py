@@ -1,112 +1,104 @@
 """`inv update`: pull, recreate, verify health, roll back by itself when health fails.
 
-The running tag and image ids are recorded in .jitsi-stack/state.json before
-anything changes; the tag chosen with --tag is kept there as an override of
-images.tag (shown by `inv config` with its source).
+Before anything changes, state.json records the running tag and image ids and a
+`pending` marker. The chosen tag is kept there as an override of images.tag
+(shown by `inv config` with its source). An update that fails, or is
+interrupted with Ctrl-C, is rolled back; if even that is cut short, `pending`
+stays and `inv status` names the command that finishes the job.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import subprocess
+from pathlib import Path
 
-from . import compose, lifecycle, project, ui
-from .errors import StackError
-from .settings import FLOATING_TAGS, TAG_RE, Settings
-
-
-def image_ids(s: Settings) -> dict[str, str]:
-    """service -> image id of its current container."""
-    ids = {}
-    for row in compose.ps(s):
-        result = subprocess.run(
-            ["docker", "inspect", "--format", "{{.Image}}", row.get("ID", "")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode == 0:
-            ids[row.get("Service", "")] = result.stdout.strip()
-    return ids
+from . import docker, paths, preflight, project, state, ui
+from .errors import StackError, UsageError
+from .stack import Stack, report_render, up
+from .validators import tag_problem
 
 
-def _set_tag(base, state: dict, tag: str) -> None:
-    """Record the chosen tag as an override of the configured one (or drop it)."""
-    configured = project.load(base, use_state=False)["images.tag"]
-    overrides = state.setdefault("overrides", {})
-    if tag == configured:
-        overrides.pop("images.tag", None)
-    else:
-        overrides["images.tag"] = {"value": tag, "over": configured}
-    project.write_state(base, state)
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def check_tag(tag: str) -> None:
-    if not TAG_RE.match(tag):
-        raise StackError(f"--tag: {tag!r} is not a valid image tag: use e.g. stable-11146-2")
-    if tag in FLOATING_TAGS:
-        raise StackError(
-            f"--tag: {tag!r} floats between releases: pin a release such as stable-11146-2"
-        )
+def _choose(root: Path, tag: str) -> None:
+    """Record `tag` as the chosen one (or drop the override when it is the configured one)."""
+    configured = project.load(root, use_state=False)["images.tag"]
+    current = state.read(root)
+    current.tag = None if tag == configured else state.TagChoice(tag, configured)
+    state.write(root, current)
 
 
-def update(s: Settings, tag: str | None = None, rollback: bool = False) -> str:
+def _finish(root: Path, **changes) -> None:
+    current = state.read(root)
+    current.pending = {}
+    for key, value in changes.items():
+        setattr(current, key, value)
+    state.write(root, current)
+
+
+def update(
+    root: Path, runner: docker.Runner, tag: str | None = None, rollback: bool = False
+) -> str:
     """Returns a one-line summary; raises StackError when it had to roll back."""
-    base = s.root
-    state = project.read_state(base)
-    current = s["images.tag"]
+    stack = Stack.load(root, runner)
+    recorded = state.read(root)
+    current = stack.d.tag
     if rollback:
-        previous = state.get("previous", {}).get("tag")
-        if not previous:
-            raise StackError(
+        target = recorded.previous.get("tag", "")
+        if not target:
+            raise UsageError(
                 "nothing to roll back to: no previous tag is recorded (run "
                 "`inv update --tag TAG` first)"
             )
-        target = previous
     else:
         target = tag or current
-    check_tag(target)
-    state["previous"] = {
+    problem = tag_problem(target)
+    if problem:
+        raise UsageError(f"--tag: {problem}")
+    preflight.check_docker(runner)
+    if runner.dry:
+        ui.info(f"dry run: would switch {current} -> {target}, pull, recreate and wait for health")
+        return f"dry run: nothing changed ({current} -> {target})"
+    rendered = (root / paths.COMPOSE_FILE).exists()
+    containers = stack.compose.ps() if rendered else []
+    recorded.previous = {
         "tag": current,
-        "images": image_ids(s),
-        "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "images": docker.image_ids(runner, containers),
+        "at": _now(),
     }
-    _set_tag(base, state, target)
-    fresh = project.load(base)
+    recorded.pending = {"from": current, "to": target, "at": _now()}
+    state.write(root, recorded)
+    _choose(root, target)
     ui.info(f"updating {current} -> {target}" if target != current else f"refreshing {current}")
     try:
+        fresh = Stack.load(root, runner)
         if target == current and not rollback:
             # Same tag: pull newer images for it (a registry may have re-pushed the tag).
-            lifecycle.report_render(lifecycle.render.render(fresh))
-            result = compose.run(fresh, "pull", *lifecycle.jitsi_services(fresh), capture=False)
-            if not result.ok:
-                raise StackError("pulling the images failed: check the registry and images.*")
-        lifecycle.up(fresh, [])
-    except StackError as err:
+            from . import apply
+
+            report_render(apply.apply(fresh.d))
+            fresh.compose.run("pull", *fresh.d.names, capture=False)
+        up(fresh, [])
+    except (StackError, KeyboardInterrupt) as err:
         if rollback:
+            _finish(root)
             raise
-        ui.error(str(err))
-        if err.detail:
-            ui.plain(err.detail)
+        reason = "interrupted (Ctrl-C)" if isinstance(err, KeyboardInterrupt) else str(err)
+        if isinstance(err, StackError):
+            ui.error(str(err))
+            if err.detail:
+                ui.plain(err.detail)
         ui.info(f"rolling back to {current}")
-        state = project.read_state(base)
-        _set_tag(base, state, current)
-        state["last_failed"] = {"tag": target, "reason": str(err)}
-        project.write_state(base, state)
-        lifecycle.up(project.load(base), [], recreate=False)
+        _choose(root, current)
+        up(Stack.load(root, runner), [])
+        _finish(root, last_failed={"tag": target, "reason": reason.split("\n")[0], "at": _now()})
         raise StackError(
             f"update to {target} failed and was rolled back to {current}; the stack is healthy "
-            f"on {current} (cause: {str(err).split(':', 1)[0]})"
+            f"on {current} (cause: {reason.split(':', 1)[0]})"
         ) from None
-    state = project.read_state(base)
-    history = state.setdefault("history", [])
-    history.append(
-        {
-            "from": current,
-            "to": target,
-            "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-    )
-    del history[:-20]
-    project.write_state(base, state)
+    history = state.read(root).history
+    history.append({"from": current, "to": target, "at": _now()})
+    _finish(root, history=history[-20:])
     return f"running {target} (previous: {current}; `inv update --rollback` returns to it)"

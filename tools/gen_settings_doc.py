@@ -13,8 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jitsi_stack.deployment import FLOWING  # noqa: E402
 from jitsi_stack.schema import FIELDS  # noqa: E402
-from jitsi_stack.settings import MANAGED_VARS, REMOVED_VARS  # noqa: E402
+from jitsi_stack.upstream import MANAGED, REMOVED  # noqa: E402
 
 TARGET = ROOT / "docs" / "settings.md"
 
@@ -54,7 +55,7 @@ def _value(value) -> str:
 
 
 def build() -> str:
-    lines = [HEADER, "| Setting | Default | Meaning |", "|---|---|---|"]
+    lines = [HEADER, "| Setting | Default | Upstream variable | Meaning |", "|---|---|---|---|"]
     for key, spec in FIELDS.items():
         meaning = spec.help
         if spec.choices:
@@ -63,7 +64,10 @@ def build() -> str:
             meaning += " Secret: masked in all output."
         if spec.example:
             meaning += f" Example: `{spec.example}`."
-        lines.append(f"| `{key}` | {_value(spec.default)} | {meaning.replace('|', '/')} |")
+        upstream = f"`{spec.upstream}`" if spec.upstream else ""
+        lines.append(
+            f"| `{key}` | {_value(spec.default)} | {upstream} | {meaning.replace('|', '/')} |"
+        )
     lines += [
         "",
         "## Upstream variables (`env:`)",
@@ -71,17 +75,20 @@ def build() -> str:
         "Any of the 472 variables of docker-jitsi-meet (stable-11146) can be set under `env:`;",
         "each is given only to the containers whose upstream service reads it. `true`/`false`",
         "become `1`/`0`. Names jitsi-stack derives from the settings above are refused with",
-        "the setting to use instead:",
+        "the setting to use instead. The variables "
+        + ", ".join(f"`{n}`" for n in FLOWING)
+        + " may be set: jitsi-stack reads them back, so the checks, the healthchecks and "
+        "custom-config.js follow what you set.",
         "",
         "| Variable | Set instead |",
         "|---|---|",
-        *[f"| `{name}` | `{key}` |" for name, key in sorted(MANAGED_VARS.items())],
+        *[f"| `{name}` | `{key}` |" for name, key in sorted(MANAGED.items())],
         "",
         "Removed or misspelt upstream variables are refused with the replacement:",
         "",
         "| Variable | Why, and what to do |",
         "|---|---|",
-        *[f"| `{name}` | {why} |" for name, why in sorted(REMOVED_VARS.items())],
+        *[f"| `{name}` | {why} |" for name, why in sorted(REMOVED.items())],
         "",
     ]
     return "\n".join(lines)

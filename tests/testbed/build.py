@@ -15,7 +15,7 @@ variables, ports, volumes, uid 1000, read-only root with a tmpfs /run.
 How: debootstrap a Debian bookworm minbase from the machine's configured
 mirror, apt-get install Debian's real prosody, nginx-light, python3-slixmpp
 and curl into it, `docker import` it, then one small Dockerfile per service
-(images/). The rootfs tarball is cached in $JITSI_STACK_TESTBED_CACHE
+(images/). The rootfs tarball is cached in $JSTEST_TESTBED_CACHE
 (default /var/cache/jitsi-stack-testbed); every image carries a label with
 a hash of this directory, and nothing is rebuilt while that hash matches.
 Needs root (debootstrap, chroot) and a Docker engine.
@@ -62,7 +62,7 @@ class BuildError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("JITSI_STACK_TESTBED_CACHE") or "/var/cache/jitsi-stack-testbed")
+    return Path(os.environ.get("JSTEST_TESTBED_CACHE") or "/var/cache/jitsi-stack-testbed")
 
 
 def image_ref(svc: str, tag: str = "good") -> str:
@@ -346,13 +346,11 @@ def images_current() -> bool:
 
 
 def _check_docker() -> None:
-    if not shutil.which("docker"):
-        raise BuildError("the docker CLI is not installed")
-    result = subprocess.run(
-        ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise BuildError(f"the Docker engine does not answer: {result.stderr.strip()}")
+    from jitsi_stack.preflight import docker_problem  # the product's one availability check
+
+    problem = docker_problem()
+    if problem:
+        raise BuildError(problem)
 
 
 def _build(

@@ -15,11 +15,9 @@ Docker allows plain-HTTP registries on 127.0.0.0/8 without configuration.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,21 +25,6 @@ from pathlib import Path
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 NAMESPACE = "jitsi"
-
-
-def _testbed_build():
-    """tests/testbed/build.py, whether or not `tests` is importable as a package."""
-    if __package__:
-        from . import build
-
-        return build
-    spec = importlib.util.spec_from_file_location(
-        "jitsi_stack_testbed_build", Path(__file__).with_name("build.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class RegistryError(RuntimeError):
@@ -132,7 +115,8 @@ def push_testbed(registry_url: str, tags=("good", "broken")) -> dict[str, str]:
     """Build the test-bed images if needed and push them as
     <registry_url>/jitsi/<svc>:<tag>. Returns {reference: digest}.
     """
-    build = _testbed_build()
+    from tests.testbed import build
+
     build.ensure_images()
     pushed: dict[str, str] = {}
     for svc in build.SERVICES:

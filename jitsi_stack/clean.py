@@ -1,0 +1,85 @@
+"""`inv clean`: remove containers, the network and generated files; with --all, everything.
+
+Secrets and state (prosody accounts, certificates, recordings) survive a plain
+clean. --all first writes a timestamped backup archive (0600) to backups/.
+Removal never leaves the project tree and never follows a symbolic link.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import paths, preflight, ui
+from .errors import DockerError, StackError
+from .safefs import backup_archive, safe_remove
+from .stack import Stack
+
+STATE_DIRS = (paths.CONFIG_DIR, paths.STATE_DIR)
+
+
+def describe(all_: bool) -> list[str]:
+    lines = [
+        "stop and remove the stack's containers and its network (docker compose down)",
+        f"delete the generated files: {', '.join(paths.GENERATED)}",
+    ]
+    if all_:
+        lines += [
+            f"write a backup archive of {paths.CONFIG_DIR}/ and {paths.STATE_DIR}/ to "
+            f"{paths.ARCHIVES}/",
+            f"delete {paths.CONFIG_DIR}/ (prosody accounts, certificates, recordings) and "
+            f"{paths.STATE_DIR}/ (internal passwords, update history)",
+        ]
+    else:
+        lines.append(
+            f"keep the internal passwords ({paths.STATE_DIR}/) and the state under "
+            f"{paths.CONFIG_DIR}/storage/"
+        )
+    return lines
+
+
+def confirm(what: str, lines: list[str], yes: bool, interactive: bool, ask=input) -> None:
+    """Ask before something destructive; without a terminal, --yes is required."""
+    if yes:
+        return
+    if not interactive:
+        raise StackError(
+            f"inv {what} changes containers and files and there is no terminal to "
+            "ask: re-run with --yes to confirm"
+        )
+    ui.info(f"inv {what} will:")
+    for line in lines:
+        ui.info(f"  - {line}")
+    if ask("Type 'yes' to continue: ").strip().lower() != "yes":
+        raise StackError("cancelled: nothing was changed")
+
+
+def clean(stack: Stack, settings_files: list[Path], *, all_: bool = False) -> list[str]:
+    """Do it (confirmation is the caller's). Returns what was done, one line each."""
+    root = stack.d.root
+    done: list[str] = []
+    if stack.runner.dry:
+        stack.compose.run("down", "--remove-orphans")
+        return [f"dry run: would {line}" for line in describe(all_)]
+    if all_:
+        members = [root / name for name in STATE_DIRS if (root / name).exists()]
+        members += [p for p in settings_files if p.exists() and p.is_relative_to(root)]
+        if members:
+            archive = backup_archive(root, members, root / paths.ARCHIVES)
+            done.append(f"backup written: {archive.relative_to(root)} (mode 0600)")
+    preflight.check_docker(stack.runner)
+    if (root / paths.COMPOSE_FILE).exists():
+        try:
+            stack.compose.run("down", "--remove-orphans", timeout=300)
+        except DockerError as err:
+            raise StackError(
+                f"{err}: fix the cause and re-run (nothing was deleted)", detail=err.stderr
+            ) from None
+        done.append("containers and network removed")
+    for rel in paths.GENERATED:
+        if safe_remove(root, root / rel):
+            done.append(f"deleted {rel}")
+    if all_:
+        for rel in STATE_DIRS:
+            if safe_remove(root, root / rel):
+                done.append(f"deleted {rel}/")
+    return done

@@ -1,0 +1,422 @@
+"""The Deployment: every fact about the stack, derived once from validated settings.
+
+`build(settings)` returns a frozen Deployment: each service with its compose name,
+container, image, published ports (and the setting that owns each), the upstream
+variables it receives, depends_on and network aliases; the XMPP domains; the URLs a
+browser is given; the variables of jitsi-meet/.env; and what a check must expect.
+Rendering, preflight, status, targets, update, rotation, masking and smoke all read
+it; none of them derives these facts again. Secrets are not part of it: names,
+images and ports do not depend on them, and `dotenv(secrets)` adds their values
+only where they are written.
+
+An `env:` value that changes a derived fact flows in here (the XMPP domains,
+XMPP_SERVER, ENABLE_XMPP_WEBSOCKET, ENABLE_SUBDOMAINS); the rest of the derived names
+are refused under `env:` (upstream.MANAGED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from . import paths
+from .schema import FIELDS
+from .secrets import is_secret_name
+from .settings import Settings
+from .upstream import SECRET_NAMES, services_reading
+
+# Upstream services in upstream's order; the first four always run.
+CORE = ("web", "prosody", "jicofo", "jvb")
+OPTIONAL = ("jibri", "jigasi", "transcriber", "etherpad", "whiteboard")
+SERVICE_PREFIX = "jitsi-"  # compose service names: jitsi-web, jitsi-prosody, ...
+# The transcriber is jigasi in transcriber mode, from the jigasi image (transcriber.yml).
+JITSI_IMAGE = {"transcriber": "jigasi"}
+# Prosody accounts each internal password belongs to (prosody register-setup).
+ACCOUNT_OF = {
+    "JICOFO_AUTH_PASSWORD": "focus",
+    "JVB_AUTH_PASSWORD": "jvb",
+    "JIGASI_XMPP_PASSWORD": "jigasi",
+    "JIGASI_TRANSCRIBER_PASSWORD": "transcriber",
+    "JIBRI_RECORDER_PASSWORD": "recorder",
+    "JIBRI_XMPP_PASSWORD": "jibri",
+}
+# Variables whose `env:` value changes a fact derived here.
+FLOWING = (
+    "XMPP_AUTH_DOMAIN",
+    "XMPP_MUC_DOMAIN",
+    "XMPP_INTERNAL_MUC_DOMAIN",
+    "XMPP_GUEST_DOMAIN",
+    "XMPP_HIDDEN_DOMAIN",
+    "XMPP_SERVER",
+    "ENABLE_XMPP_WEBSOCKET",
+    "ENABLE_SUBDOMAINS",
+)
+
+
+@dataclass(frozen=True)
+class Port:
+    """A published port: host side, container side and the setting that owns it."""
+
+    setting: str
+    host: int
+    container: int
+    protocol: str = "tcp"
+    bind: str = ""  # "" = every address; "127.0.0.1" = this machine only
+    count: int = 1  # a range of `count` consecutive ports (jigasi's media)
+
+    @property
+    def host_ports(self) -> range:
+        return range(self.host, self.host + self.count)
+
+    def compose(self) -> str:
+        """The compose `ports:` entry."""
+        host, inner = str(self.host), str(self.container)
+        if self.count > 1:
+            host = f"{self.host}-{self.host + self.count - 1}"
+            inner = f"{self.container}-{self.container + self.count - 1}"
+        text = f"{self.bind}:{host}:{inner}" if self.bind else f"{host}:{inner}"
+        return text if self.protocol == "tcp" else f"{text}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str  # what operators type: web, prosody, jvb, ... (the upstream service name)
+    name: str  # the compose service: jitsi-web
+    container: str  # the container: callcenter-jitsi-web
+    image: str
+    ports: tuple[Port, ...] = ()
+    env_names: tuple[str, ...] = ()  # variables of jitsi-meet/.env it receives
+    depends_on: tuple[tuple[str, str], ...] = ()  # (compose service, condition)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(n for n in self.env_names if n in SECRET_NAMES)
+
+
+@dataclass(frozen=True)
+class Domains:
+    xmpp: str
+    auth: str
+    muc: str
+    internal_muc: str
+    guest: str
+    hidden: str
+    server: str  # prosody's network alias, XMPP_SERVER
+    etherpad: str
+    whiteboard: str
+
+    @property
+    def bosh_base(self) -> str:
+        return f"http://{self.server}:5280"
+
+
+@dataclass(frozen=True)
+class Urls:
+    public: str  # public_url without a trailing slash
+    scheme: str
+    host: str
+    port: int
+    hostport: str  # host[:port] as a browser shows it (NEXT_PUBLIC_JITSI_DOMAIN)
+    bosh: str  # what config.js must give the browser, before the path
+    websocket: str  # '' when the XMPP websocket is off
+
+
+@dataclass(frozen=True)
+class Deployment:
+    root: Path
+    project: str
+    tag: str  # the Jitsi release the images run (images.tag, or the one `inv update` chose)
+    network: str
+    network_external: bool
+    restart: str
+    health_interval: int
+    health_timeout: int
+    services: tuple[Service, ...]
+    domains: Domains
+    urls: Urls
+    subdomains: bool  # upstream's ENABLE_SUBDOMAINS: config.js declares `subdir` only then
+    anonymous_domain: str | None  # where a guest logs in (SASL ANONYMOUS); None = no guests
+    advertise_ips: tuple[str, ...]
+    custom_config_js: str
+    extra_files: tuple[Path, ...]
+    frontend_file: Path | None
+    env: Mapping[str, str | None] = field(repr=False)  # jitsi-meet/.env; None = a secret
+    hidden_settings: frozenset[str] = field(repr=False, default=frozenset())
+
+    # -- lookups ------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self.services)
+
+    def has(self, key: str) -> bool:
+        return any(s.key == key for s in self.services)
+
+    def service(self, key_or_name: str) -> Service:
+        for svc in self.services:
+            if key_or_name in (svc.key, svc.name):
+                return svc
+        raise KeyError(key_or_name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.services]
+
+    def ports(self, names: list[str] | None = None) -> list[Port]:
+        return [p for s in self.services if names is None or s.name in names for p in s.ports]
+
+    def port(self, setting: str) -> Port:
+        return next(p for p in self.ports() if p.setting == setting)
+
+    def owner(self, host_port: int) -> tuple[Service, Port] | None:
+        """The service and port that publish a host port."""
+        for svc in self.services:
+            for port in svc.ports:
+                if host_port in port.host_ports:
+                    return svc, port
+        return None
+
+    # -- files ----------------------------------------------------------------------
+
+    @property
+    def compose_files(self) -> tuple[Path, ...]:
+        return (self.root / paths.COMPOSE_FILE, *self.extra_files)
+
+    def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        """Every variable of jitsi-meet/.env, secrets filled in."""
+        return {k: (secrets[k] if v is None else v) for k, v in self.env.items()}
+
+    def hidden(self, secrets: Mapping[str, str]) -> set[str]:
+        """Every value that must never be printed."""
+        return {v for v in secrets.values() if v} | set(self.hidden_settings)
+
+
+# -- building -----------------------------------------------------------------------
+
+
+def flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def passthrough_value(value) -> str:
+    return flag(value) if isinstance(value, bool) else str(value)
+
+
+def tpl_bool(value: str | None, default: bool) -> bool:
+    """A variable as upstream's templates read it (tpl's toBool: Go's ParseBool, else
+    any other non-empty text is true)."""
+    if value is None or value == "":
+        return default
+    return value not in ("0", "f", "F", "false", "False", "FALSE")
+
+
+def _domains(s: Settings, env: Mapping[str, str]) -> Domains:
+    d = s["xmpp.domain"]
+    return Domains(
+        xmpp=d,
+        auth=env.get("XMPP_AUTH_DOMAIN", f"auth.{d}"),
+        muc=env.get("XMPP_MUC_DOMAIN", f"muc.{d}"),
+        internal_muc=env.get("XMPP_INTERNAL_MUC_DOMAIN", f"internal-muc.{d}"),
+        guest=env.get("XMPP_GUEST_DOMAIN", f"guest.{d}"),
+        hidden=env.get("XMPP_HIDDEN_DOMAIN", f"hidden.{d}"),
+        server=env.get("XMPP_SERVER", f"xmpp.{d}"),
+        etherpad=f"etherpad.{d}",
+        whiteboard=f"whiteboard.{d}",
+    )
+
+
+def _urls(public_url: str, websocket: bool) -> Urls:
+    base = public_url.rstrip("/")
+    parts = urlsplit(base)
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or ""
+    shown = f"[{host}]" if ":" in host else host
+    port = parts.port or default
+    rest = base.split("://", 1)[1]
+    ws = "wss" if parts.scheme == "https" else "ws"
+    return Urls(
+        public=base,
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        hostport=shown if port == default else f"{shown}:{port}",
+        bosh=f"{base}/",
+        websocket=f"{ws}://{rest}/" if websocket else "",
+    )
+
+
+def _dotenv(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | None]:
+    """jitsi-meet/.env in a stable order; a setting's upstream name comes from the schema."""
+    env: dict[str, str | None] = {}
+
+    def put(key: str, value=None) -> None:
+        value = s[key] if value is None else value
+        if isinstance(value, bool):
+            value = flag(value)
+        elif isinstance(value, list):
+            value = ",".join(value)
+        env[FIELDS[key].upstream] = str(value)
+
+    env["CONFIG"] = f"./{paths.CONFIG_DIR}"
+    for key in ("ports.http", "ports.https", "ports.jvb_colibri", "ports.jicofo_rest"):
+        put(key)
+    for key in ("images.repository", "images.tag", "restart_policy", "timezone"):
+        put(key)
+    put("public_url", s["public_url"].rstrip("/"))
+    put("xmpp.domain")
+    env["XMPP_AUTH_DOMAIN"] = dom.auth
+    env["XMPP_MUC_DOMAIN"] = dom.muc
+    env["XMPP_INTERNAL_MUC_DOMAIN"] = dom.internal_muc
+    env["XMPP_GUEST_DOMAIN"] = dom.guest
+    env["XMPP_HIDDEN_DOMAIN"] = dom.hidden
+    env["XMPP_SERVER"] = dom.server
+    env["XMPP_BOSH_URL_BASE"] = dom.bosh_base
+    env["ENABLE_XMPP_WEBSOCKET"] = "1"
+    put("https.enabled", not s["https.enabled"])  # upstream's DISABLE_HTTPS
+    put("https.http_redirect")
+    put("https.letsencrypt.enabled")
+    put("auth.enabled")
+    put("auth.guests")
+    put("auth.type")
+    for key in ("recording", "transcriptions", "welcome_page", "lobby", "prejoin_page"):
+        put(f"features.{key}")
+    # Upstream leaves jicofo's health route off; our healthcheck and smoke need it.
+    env["JICOFO_ENABLE_HEALTH_CHECKS"] = "1"
+    # Binds jicofo's REST API to the container network; the host side is 127.0.0.1 only.
+    env["JICOFO_ENABLE_REST"] = "1"
+    put("ports.jvb_media")
+    if s["https.letsencrypt.enabled"]:
+        for key in ("domain", "email", "staging"):
+            put(f"https.letsencrypt.{key}")
+    if s["jvb.advertise_ips"]:
+        put("jvb.advertise_ips")
+    auth = s["auth.type"] if s["auth.enabled"] else ""
+    if auth == "jwt":
+        put("auth.jwt.app_id")
+        put("auth.jwt.app_secret")
+        for key in ("accepted_issuers", "accepted_audiences"):
+            if s[f"auth.jwt.{key}"]:
+                put(f"auth.jwt.{key}")
+    elif auth in ("ldap", "matrix"):
+        for key in FIELDS:
+            if key.startswith(f"auth.{auth}."):
+                put(key)
+    if "jigasi" in on:
+        for key in ("uri", "password", "server", "port", "transport"):
+            put(f"sip.{key}")
+        put("ports.jigasi_min")
+        put("ports.jigasi_max")
+    if "etherpad" in on:
+        env["ETHERPAD_URL_BASE"] = f"http://{dom.etherpad}:9001"
+    if "whiteboard" in on:
+        env["WHITEBOARD_COLLAB_SERVER_URL_BASE"] = f"http://{dom.whiteboard}"
+        env["WHITEBOARD_COLLAB_SERVER_PUBLIC_URL"] = s["public_url"].rstrip("/")
+    for name in SECRET_NAMES:
+        env[name] = None  # filled by Deployment.dotenv
+    for name in sorted(s["env"]):
+        env[name] = passthrough_value(s["env"][name])
+    return env
+
+
+def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list[str]):
+    prefix = s["container_prefix"]
+
+    def image(key: str) -> str:
+        if key in ("etherpad", "whiteboard"):
+            return s[f"images.{key}"]
+        return f"{s['images.repository']}/{JITSI_IMAGE.get(key, key)}:{s['images.tag']}"
+
+    def names_for(key: str) -> tuple[str, ...]:
+        if key in ("etherpad", "whiteboard"):  # third-party images: only literal variables
+            return ()
+        return tuple(sorted(n for n in env if key in services_reading(n)))
+
+    web_ports = [Port("ports.http", s["ports.http"], 8000)]
+    if s["https.enabled"]:
+        web_ports.append(Port("ports.https", s["ports.https"], 8443))
+    media = s["ports.jvb_media"]
+    low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
+    prosody = ((f"{SERVICE_PREFIX}prosody", "service_healthy"),)
+    spec = {
+        "web": {"ports": web_ports, "depends_on": prosody},
+        "prosody": {"aliases": (dom.server,)},
+        "jicofo": {
+            "ports": [Port("ports.jicofo_rest", s["ports.jicofo_rest"], 8888, bind="127.0.0.1")],
+            "depends_on": prosody,
+        },
+        "jvb": {
+            "ports": [
+                Port("ports.jvb_media", media, media, "udp"),
+                Port("ports.jvb_colibri", s["ports.jvb_colibri"], 8080, bind="127.0.0.1"),
+            ],
+            "depends_on": prosody,
+        },
+        "jibri": {"depends_on": ((f"{SERVICE_PREFIX}jicofo", "service_healthy"),)},
+        "jigasi": {
+            "ports": [Port("ports.jigasi_min", low, low, "udp", count=max(1, high - low + 1))],
+            "depends_on": prosody,
+        },
+        "transcriber": {"depends_on": prosody},
+        "etherpad": {"aliases": (dom.etherpad,)},
+        "whiteboard": {
+            "depends_on": ((f"{SERVICE_PREFIX}web", "service_started"),),
+            "aliases": (dom.whiteboard,),
+        },
+    }
+    return tuple(
+        Service(
+            key=key,
+            name=f"{SERVICE_PREFIX}{key}",
+            container=f"{prefix}-{key}",
+            image=image(key),
+            ports=tuple(spec[key].get("ports", ())),
+            env_names=names_for(key),
+            depends_on=tuple(spec[key].get("depends_on", ())),
+            aliases=tuple(spec[key].get("aliases", ())),
+        )
+        for key in on
+    )
+
+
+def build(s: Settings) -> Deployment:
+    """The Deployment of validated settings (rules.check has passed)."""
+    passthrough = {k: passthrough_value(v) for k, v in s["env"].items()}
+    on = [*CORE, *(k for k in OPTIONAL if s[f"services.{k}"])]
+    dom = _domains(s, passthrough)
+    env = _dotenv(s, dom, set(on))
+    websocket = tpl_bool(passthrough.get("ENABLE_XMPP_WEBSOCKET"), True)
+    # Guests log in anonymously on the guest domain when auth is on, else on the main one.
+    guest_domain = dom.guest if s["auth.guests"] else None
+    anonymous = guest_domain if s["auth.enabled"] else dom.xmpp
+    hidden = {str(s[key]) for key, f in FIELDS.items() if f.secret and s[key]}
+    hidden |= {v for k, v in passthrough.items() if is_secret_name(k) and v}
+    front = s["frontend.env_file"]
+    return Deployment(
+        root=s.root,
+        project=s["project_name"],
+        tag=s["images.tag"],
+        network=s["network.name"],
+        network_external=s["network.external"],
+        restart=s["restart_policy"],
+        health_interval=s["health.interval"],
+        health_timeout=s["health.timeout"],
+        services=_services(s, dom, env, on),
+        domains=dom,
+        urls=_urls(s["public_url"], websocket),
+        subdomains=tpl_bool(passthrough.get("ENABLE_SUBDOMAINS"), True),
+        anonymous_domain=anonymous,
+        advertise_ips=tuple(s["jvb.advertise_ips"]),
+        custom_config_js=s["web.custom_config_js"],
+        extra_files=tuple(_under(s.root, f) for f in s["compose.extra_files"]),
+        frontend_file=_under(s.root, front) if front else None,
+        env=MappingProxyType(env),
+        hidden_settings=frozenset(hidden),
+    )
+
+
+def _under(root: Path, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else root / path

@@ -1,0 +1,255 @@
+"""The one place that runs docker and docker compose.
+
+Every command is an argv list built here and run by `Runner.run`, which honours
+Invoke's `--dry` (print, run nothing) and `--echo` (print, then run), and turns a
+failure into one DockerError subclass picked from stderr (errors.classify). Tests
+have one seam: a Runner whose `execute` is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import errors
+from .engine import (  # noqa: F401 - re-exported: the docker API of the package
+    COMPOSE_MISSING,
+    DEFAULT_SOCKET,
+    NOT_INSTALLED,
+    Container,
+    Engine,
+    Result,
+    parse_ps,
+    permission_message,
+    unreachable_message,
+)
+from .errors import DockerError, DockerNotInstalled, DockerTimeout
+
+
+@dataclass
+class Runner:
+    """Runs argv lists for every task. dry: print what would run, run nothing."""
+
+    dry: bool = False
+    echo: bool = False
+    log: list[tuple[str, ...]] = field(default_factory=list)  # every command asked for
+
+    @classmethod
+    def from_context(cls, c) -> Runner:
+        """The runner for an Invoke task: its --dry and --echo flags."""
+        run = getattr(getattr(c, "config", None), "run", None)
+        return cls(dry=bool(getattr(run, "dry", False)), echo=bool(getattr(run, "echo", False)))
+
+    def announce(self, text: str) -> None:
+        from . import ui
+
+        ui.info(f"dry run: {text}" if self.dry else f"$ {text}")
+
+    def run(
+        self,
+        argv: Iterable[str],
+        *,
+        capture: bool = True,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        what: str = "",
+    ) -> Result:
+        """Run argv; on failure raise the classified DockerError unless check is False."""
+        argv = tuple(argv)
+        self.log.append(argv)
+        if self.dry or self.echo:
+            self.announce(shlex.join(argv))
+        if self.dry:
+            return Result(argv, 0)
+        result = self.execute(argv, capture=capture, timeout=timeout, env=env, what=what)
+        if check and not result.ok:
+            raise failure(result, what or " ".join(argv[:3]))
+        return result
+
+    def execute(
+        self,
+        argv: tuple[str, ...],
+        *,
+        capture: bool,
+        timeout: float | None,
+        env: Mapping[str, str] | None,
+        what: str,
+    ) -> Result:
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=capture,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=timeout,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL if capture else None,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise DockerNotInstalled(NOT_INSTALLED, argv=argv) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DockerTimeout(
+                f"{what or argv[0]} did not answer within {timeout:.0f}s: check that the Docker "
+                "daemon is responsive (docker info) and re-run",
+                argv=argv,
+            ) from exc
+        return Result(argv, proc.returncode, proc.stdout or "", proc.stderr or "")
+
+
+def failure(result: Result, what: str) -> DockerError:
+    """The DockerError for a failed command: its class from stderr, its last line as cause."""
+    kind = errors.classify(result.stderr + "\n" + result.stdout)
+    if kind is errors.DaemonUnreachable:
+        denied = "permission denied" in result.stderr.lower()
+        message = permission_message() if denied else unreachable_message()
+    elif kind is errors.ComposeMissing:
+        message = COMPOSE_MISSING
+    else:
+        message = f"{what} failed: {errors.last_line(result.stderr or result.stdout)}"
+    err = kind(
+        message,
+        argv=result.argv,
+        returncode=result.returncode,
+        stderr=result.stderr,
+    )
+    if isinstance(err, errors.PortInUse):
+        err.port = errors.port_in(result.stderr + result.stdout)
+    return err
+
+
+# -- Compose -------------------------------------------------------------------
+
+
+@dataclass
+class Compose:
+    """`docker compose` for one project: always the same files, env file and name."""
+
+    runner: Runner
+    root: Path
+    project: str
+    files: tuple[Path, ...]
+    env_file: Path
+    managed_names: frozenset[str] = frozenset()  # names jitsi-meet/.env defines
+
+    def argv(self, *args: str) -> list[str]:
+        cmd = ["docker", "compose", "--project-directory", str(self.root)]
+        cmd += ["--project-name", self.project, "--env-file", str(self.env_file)]
+        for file in self.files:
+            cmd += ["--file", str(file)]
+        return [*cmd, *args]
+
+    def child_env(self) -> dict[str, str]:
+        """os.environ minus every name jitsi-meet/.env defines: a stale shell export
+        (`export PUBLIC_URL=...`) must not override the rendered value."""
+        return {k: v for k, v in os.environ.items() if k not in self.managed_names}
+
+    def run(
+        self,
+        *args: str,
+        capture: bool = True,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> Result:
+        return self.runner.run(
+            self.argv(*args),
+            capture=capture,
+            timeout=timeout,
+            env=self.child_env(),
+            check=check,
+            what=f"docker compose {args[0]}" if args else "docker compose",
+        )
+
+    def ps(self) -> list[Container]:
+        """Every container of the project, running or not (asked over the Engine API when
+        the daemon is local: one request instead of a compose process)."""
+        engine = Engine.local(self.runner)
+        if engine.available():
+            return engine.containers(self.project)
+        for attempt in range(5):
+            try:
+                result = self.run("ps", "--all", "--format", "json", timeout=60)
+            except errors.NoSuchContainer:
+                # A container replaced between compose's list and inspect: ask again.
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            return parse_ps(result.stdout)
+        return parse_ps(self.run("ps", "--all", "--format", "json", timeout=60).stdout)
+
+    def running(self, service: str) -> Container | None:
+        """The service's running container, if one runs."""
+        for container in self.ps():
+            if container.service == service and container.state == "running":
+                return container
+        return None
+
+    def exec(self, service: str, *cmd: str, timeout: float | None = None) -> Result:
+        """Run cmd in the service's container with `docker exec` (one process, where
+        `docker compose exec` costs a second, slower one). A service with no running
+        container gives a failed Result saying so, as Compose would."""
+        container = self.running(service)
+        if container is None:
+            return Result(("docker", "exec"), 1, "", f'service "{service}" is not running')
+        engine = Engine.local(self.runner)
+        if engine.available() and container.id:
+            return engine.exec(container.id, list(cmd), timeout=timeout or 30.0)
+        return self.runner.run(
+            ["docker", "exec", container.name, *cmd],
+            timeout=timeout,
+            check=False,
+            what="docker exec",
+        )
+
+    def services(self) -> list[str]:
+        """Every service of the project files (Jitsi's and the platform's extra files)."""
+        result = self.run("config", "--services", timeout=60)
+        return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+# -- the engine ------------------------------------------------------------------
+
+
+def images_present(runner: Runner, refs: Iterable[str]) -> set[str]:
+    """The subset of image refs present locally (one API call, or one `docker image ls`)."""
+    wanted = set(refs)
+    if not wanted:
+        return set()
+    engine = Engine.local(runner)
+    if engine.available():
+        return wanted & set(engine.images())
+    result = runner.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        timeout=60,
+        what="docker image ls",
+    )
+    return wanted & set(result.stdout.split())
+
+
+def image_ids(runner: Runner, containers: Iterable[Container]) -> dict[str, str]:
+    """service -> image id of its container (one `docker inspect` for all)."""
+    containers = list(containers)
+    if containers and all(c.image_id for c in containers):
+        return {c.service: c.image_id for c in containers}
+    by_id = {c.id: c.service for c in containers if c.id}
+    if not by_id:
+        return {}
+    result = runner.run(
+        ["docker", "inspect", "--format", "{{.Id}} {{.Image}}", *by_id],
+        timeout=60,
+        check=False,
+        what="docker inspect",
+    )
+    out = {}
+    for line in result.stdout.splitlines():
+        cid, _, image = line.partition(" ")
+        for short, service in by_id.items():
+            if cid.startswith(short):
+                out[service] = image.strip()
+    return out

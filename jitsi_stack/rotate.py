@@ -1,0 +1,44 @@
+"""`inv rotate-secrets`: new internal passwords, and prosody's accounts kept in step.
+
+Prosody creates an account for focus, jvb, jigasi, jibri, recorder and
+transcriber the first time it starts and never updates it (upstream's
+`user create` says "User exists"). New passwords therefore only work once the
+old accounts are gone: rotation removes them (on the auth domain only) and
+recreates the services; a render refuses to invent passwords for accounts
+that exist.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from . import files, paths
+from . import secrets as secret_store
+from .apply import account_files
+from .safefs import safe_remove
+from .stack import Stack
+
+DESCRIPTION = [
+    "generate six new internal passwords (the old ones are kept in .jitsi-stack/backups/)",
+    "remove prosody's internal accounts (focus, jvb, ...) so prosody creates them anew",
+    "recreate every service with the new passwords",
+]
+
+
+def rotate(stack: Stack) -> tuple[str, list[str]]:
+    """New passwords for all six accounts; old ones backed up. Returns (backup, removed)."""
+    root = stack.d.root
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    backup = f"{paths.BACKUPS}/{stamp}/secrets.env"
+    if stack.runner.dry:
+        return backup, []
+    current = files.read_bytes(root, paths.SECRETS)
+    if current is not None:
+        files.write_atomic(root, backup, current, 0o600)
+    removed = []
+    for path in account_files(stack.d, secret_store.SECRET_NAMES):
+        safe_remove(root, path)
+        removed.append(str(path.relative_to(root)))
+    fresh = {name: secret_store.generate() for name in secret_store.SECRET_NAMES}
+    secret_store.save(root, fresh)
+    return backup, removed

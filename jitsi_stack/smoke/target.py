@@ -1,0 +1,111 @@
+"""What the smoke checks probe (:class:`SmokeTarget`) and the URL helpers they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from jitsi_stack.deployment import Deployment
+    from jitsi_stack.docker import Compose
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+@dataclass(frozen=True)
+class SmokeTarget:
+    """Where and what to probe. The defaults are upstream's (for `--url` on a deployment we
+    did not render); `from_deployment` fills in every fact of ours."""
+
+    public_url: str  # e.g. "http://localhost:8443" or "https://meet.example.com"
+    xmpp_domain: str = "meet.jitsi"
+    muc_domain: str = "muc.meet.jitsi"
+    anonymous_domain: str | None = "meet.jitsi"  # domain for SASL ANONYMOUS; None = no guests
+    websocket_enabled: bool = True
+    jicofo_url: str | None = "http://127.0.0.1:8888"  # None when the deployment is not local
+    jvb_url: str | None = "http://127.0.0.1:8080"
+    jvb_udp_port: int = 10000
+    advertise_ips: tuple[str, ...] = ()
+    compose: Compose | None = None  # the deployment's `docker compose`; None = remote
+    prosody_service: str = "jitsi-prosody"
+    jvb_service: str = "jitsi-jvb"
+    timeout: float = 10.0  # per-check timeout, seconds
+    verify_tls: bool = True
+    expected_bridges: int = 1  # jvb instances jicofo must count as operational
+
+
+def port_of(url: str) -> int | None:
+    """The explicit port of url, None when it has none, -1 when it is not a valid port."""
+    try:
+        return urlsplit(url).port
+    except ValueError:  # "host:abc" or out of range
+        return -1
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, lower-case host, port) with default ports filled in; port -1 if invalid."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port_of(url) or DEFAULT_PORTS.get(scheme, 0)
+
+
+def hostport(url: str) -> str:
+    _, host, port = origin(url)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def display(url: str) -> str:
+    """The URL without credentials, query or fragment (tokens travel in queries)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = port_of(url)
+    netloc = f"{host}:{port}" if port else host
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def base(target: SmokeTarget) -> str:
+    """public_url without credentials, query and trailing slash."""
+    return display(target.public_url).rstrip("/")
+
+
+def ws_base(target: SmokeTarget) -> str:
+    """base() with ws:// or wss:// in place of http:// or https://."""
+    url = base(target)
+    return ("wss" if url.startswith("https:") else "ws") + url[url.index(":") :]
+
+
+def from_deployment(
+    d: Deployment,
+    compose: Compose | None,
+    *,
+    url: str | None = None,
+    timeout: float = 10.0,
+    verify_tls: bool = True,
+) -> SmokeTarget:
+    """What a check must expect from this Deployment; `url` checks another copy of it
+    (remote: no container-side checks unless the URL is on this machine)."""
+    from jitsi_stack.validators import is_loopback_host
+
+    public = (url or d.urls.public).rstrip("/")
+    local = url is None or is_loopback_host(urlsplit(public).hostname or "")
+    jvb = d.service("jvb")
+    return SmokeTarget(
+        public_url=public,
+        xmpp_domain=d.domains.xmpp,
+        muc_domain=d.domains.muc,
+        anonymous_domain=d.anonymous_domain,
+        websocket_enabled=bool(d.urls.websocket),
+        jicofo_url=f"http://127.0.0.1:{d.port('ports.jicofo_rest').host}" if local else None,
+        jvb_url=f"http://127.0.0.1:{d.port('ports.jvb_colibri').host}" if local else None,
+        jvb_udp_port=d.port("ports.jvb_media").host,
+        advertise_ips=d.advertise_ips,
+        compose=compose if local else None,
+        prosody_service=d.service("prosody").name,
+        jvb_service=jvb.name,
+        timeout=timeout,
+        verify_tls=verify_tls,
+        expected_bridges=sum(1 for s in d.services if s.key == jvb.key),
+    )

@@ -1,0 +1,391 @@
+"""Start, stop, restart, wait and targets: the stack's lifecycle on a real Docker engine."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from . import docker, errors, paths, preflight, project, ui
+from . import secrets as secret_store
+from .deployment import Deployment, build
+from .errors import StackError, UsageError
+
+
+@dataclass
+class Stack:
+    """A Deployment and the runner that drives it: what every task works on."""
+
+    d: Deployment
+    runner: docker.Runner = field(default_factory=docker.Runner)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, root: Path, runner: docker.Runner | None = None, **kwargs) -> Stack:
+        s = project.load(root, **kwargs)
+        return cls(build(s), runner or docker.Runner(), list(s.warnings))
+
+    @cached_property
+    def compose(self) -> docker.Compose:
+        d = self.d
+        return docker.Compose(
+            runner=self.runner,
+            root=d.root,
+            project=d.project,
+            files=d.compose_files,
+            env_file=d.root / paths.ENV_FILE,
+            managed_names=frozenset(d.env),
+        )
+
+    def hidden(self) -> set[str]:
+        """Every value never to print: the stored secrets and the secret settings."""
+        try:
+            stored = secret_store.read(self.d.root)
+        except StackError:
+            stored = {}
+        return self.d.hidden(stored)
+
+    def mask(self, text: str) -> str:
+        return secret_store.mask(text, self.hidden())
+
+    def platform_services(self) -> list[str]:
+        """Services of the platform's extra compose files (read from the files: no Docker)."""
+        import yaml
+
+        names: list[str] = []
+        for path in self.d.extra_files:
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                names += [str(n) for n in (data.get("services") or {})]
+            except (OSError, ValueError, yaml.YAMLError, AttributeError):
+                return [n for n in self.compose.services() if n not in self.d.names]
+        return [n for n in dict.fromkeys(names) if n not in self.d.names]
+
+    def require_rendered(self) -> None:
+        """There is a rendered project to talk to (Docker's answer says the rest)."""
+        if not (self.d.root / paths.COMPOSE_FILE).exists() and not self.runner.dry:
+            raise StackError(
+                f"no {paths.COMPOSE_FILE} in {self.d.root}: run `inv start` (or `inv render`) first"
+            )
+
+
+# -- targets -----------------------------------------------------------------------------
+
+
+def split_targets(text: str | bool | None) -> list[str]:
+    if text is True:  # `--targets` given without a value
+        raise UsageError("--targets needs a value: e.g. --targets web,jvb (or just `web,jvb`)")
+    return [t for t in re.split(r"[,\s]+", text or "") if t]
+
+
+def resolve_targets(stack: Stack, targets: list[str]) -> list[str]:
+    """Compose services for TARGETs ([] = everything): web, jitsi-web, 'jitsi' or a service
+    of the platform's extra compose files."""
+    d = stack.d
+    wanted: list[str] = []
+    platform: list[str] | None = None
+    for target in targets:
+        if target == "jitsi":
+            wanted += d.names
+            continue
+        try:
+            wanted.append(d.service(target).name)
+            continue
+        except KeyError:
+            pass
+        if platform is None:
+            platform = stack.platform_services()
+        if target in platform:
+            wanted.append(target)
+            continue
+        from .deployment import OPTIONAL
+
+        if target in OPTIONAL:
+            raise UsageError(
+                f"{target} is not enabled: set services.{target}: true in jitsi-stack.yml"
+            )
+        known = ["jitsi", *(s.key for s in d.services), *d.names, *platform]
+        close = difflib.get_close_matches(target, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown target {target!r}{hint}: use one of {', '.join(known)}")
+    return list(dict.fromkeys(wanted))
+
+
+def expected_services(stack: Stack, services: list[str]) -> list[str]:
+    """What `up` starts and waits for: the given services, else the whole project."""
+    if services:
+        return services
+    return [*stack.d.names, *stack.platform_services()]
+
+
+# -- images -------------------------------------------------------------------------------
+
+
+def pull(stack: Stack, services: list[str]) -> None:
+    """Pull the images that are missing, with Compose's own progress output."""
+    images = {s.name: s.image for s in stack.d.services if s.name in services}
+    if not images:
+        return
+    if stack.runner.dry:  # nothing is asked of Docker: show the pull of every image
+        stack.compose.run("pull", *images)
+        return
+    present = docker.images_present(stack.runner, images.values())
+    todo = [name for name, image in images.items() if image not in present]
+    if not todo:
+        return
+    ui.info(f"pulling {len(todo)} image(s): {', '.join(images[n] for n in todo)}")
+    try:
+        stack.compose.run("pull", *todo, capture=False)
+    except errors.DockerError:
+        now = docker.images_present(stack.runner, images.values())
+        still = [images[n] for n in todo if images[n] not in now]
+        name = still[0] if still else images[todo[0]]
+        raise errors.ImageMissing(
+            f"cannot pull image {name}: check images.repository and images.tag in "
+            "jitsi-stack.yml, the registry login (docker login) and the network"
+        ) from None
+
+
+# -- health --------------------------------------------------------------------------------
+
+
+def states(stack: Stack, services: list[str]) -> dict[str, docker.Container | None]:
+    rows = {c.service: c for c in stack.compose.ps()}
+    return {svc: rows.get(svc) for svc in services}
+
+
+def _label(row: docker.Container | None) -> str:
+    return "not created" if row is None else row.label
+
+
+def last_logs(stack: Stack, service: str, lines: int = 15) -> str:
+    result = stack.compose.run(
+        "logs", "--no-color", "--tail", str(lines), service, timeout=30, check=False
+    )
+    text = (result.stdout + result.stderr).strip() or "(no log output)"
+    return stack.mask(text)
+
+
+def wait_healthy(
+    stack: Stack,
+    services: list[str],
+    timeout: float,
+    busy: threading.Thread | None = None,
+    failed=lambda: False,
+) -> float:
+    """Wait until every service runs and is healthy; live progress; returns seconds taken."""
+    start = time.monotonic()
+    seen: dict[str, str] = {}
+    live = None
+    if sys.stderr.isatty():  # a live table on a terminal, one line per change elsewhere
+        from rich.live import Live
+
+        live = Live(console=ui.err, transient=False, auto_refresh=False)
+    current: dict[str, docker.Container | None] = {}
+    try:
+        if live:
+            live.start()
+        while True:
+            elapsed = time.monotonic() - start
+            current = states(stack, services)
+            ready = {svc: bool(row and row.ready) for svc, row in current.items()}
+            if live:
+                rows = [
+                    [svc, _label(row), "ok" if ready[svc] else "…"] for svc, row in current.items()
+                ]
+                live.update(
+                    ui.table(
+                        f"waiting for health ({elapsed:.0f}s)", ["service", "state", ""], rows, True
+                    ),
+                    refresh=True,
+                )
+            else:
+                for svc, row in current.items():
+                    if seen.get(svc) != _label(row):
+                        seen[svc] = _label(row)
+                        ui.info(f"  {elapsed:5.1f}s  {svc:<24} {_label(row)}")
+            if all(ready.values()) and not (busy and busy.is_alive()):
+                return elapsed
+            if elapsed > timeout or failed():
+                break
+            pause = 0.3 if elapsed < 10 else 1.0
+            if busy and busy.is_alive():
+                busy.join(pause)  # wake as soon as `up` returns
+            else:
+                time.sleep(pause)
+    finally:
+        if live:
+            live.stop()
+    bad = [svc for svc, row in current.items() if not (row and row.ready)]
+    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in bad)
+    names = ", ".join(f"{svc} ({_label(current[svc])})" for svc in bad)
+    raise StackError(
+        f"not healthy after {timeout:.0f}s: {names}: see the log lines below, fix the cause and "
+        "run `inv start` again (health.timeout sets the wait)",
+        detail=detail,
+    )
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def report_render(report, warnings: list[str] = ()) -> None:
+    """Say what a render did (or would do, with --dry)."""
+    for warning in warnings:
+        ui.warn(warning)
+    verb = "would " if report.dry else ""
+    if report.new_secrets:
+        ui.info(
+            f"{verb or ''}generate{'d' if not verb else ''} {len(report.new_secrets)} internal "
+            f"password(s) into {paths.SECRETS} (mode 0600)"
+        )
+    for path in report.backups:
+        ui.info(f"backed up the hand-edited file to {path}")
+    if report.written:
+        ui.info(f"{'would render' if report.dry else 'rendered'} {', '.join(report.written)}")
+
+
+def up(
+    stack: Stack, services: list[str], *, recreate: bool = False, timeout: float | None = None
+) -> float | None:
+    """Render, check, `docker compose up -d`, wait for health. Seconds to healthy (None: dry)."""
+    from . import apply
+
+    runner = stack.runner
+    preflight.check_engine(runner)
+    report = apply.apply(stack.d, dry=runner.dry)
+    report_render(report, stack.warnings)
+    everything = not services
+    expected = expected_services(stack, services) if not runner.dry else (services or stack.d.names)
+    running = stack.compose.ps()
+    inputs = _inputs(stack, report.inputs)
+    if everything and not recreate and not runner.dry and _nothing_to_do(stack, inputs, running):
+        ui.info("nothing to change: every service runs, healthy, as last started")
+        return 0.0
+    ours = preflight.published_ports(running)
+    preflight.check_ports(stack.d.ports(expected), ours)
+    pull(stack, expected)
+    args = ["up", "-d"]
+    if recreate:
+        args.append("--force-recreate")
+    if everything:
+        args.append("--remove-orphans")
+    args += services
+    if runner.dry:
+        stack.compose.run(*args)
+        return None
+    outcome: dict[str, BaseException | None] = {}
+
+    def run_up() -> None:
+        try:
+            stack.compose.run(*args)
+            outcome["up"] = None
+        except BaseException as exc:  # reported by the waiting thread
+            outcome["up"] = exc
+
+    worker = threading.Thread(target=run_up, daemon=True)
+    started = time.monotonic()
+    worker.start()
+
+    def up_failed() -> bool:
+        return outcome.get("up") is not None
+
+    try:
+        wait_healthy(
+            stack, expected, timeout or stack.d.health_timeout, busy=worker, failed=up_failed
+        )
+    except StackError:
+        worker.join(timeout=5)
+        if outcome.get("up") is not None:
+            raise up_error(stack, outcome["up"]) from None
+        raise
+    worker.join()
+    if outcome.get("up") is not None:
+        raise up_error(stack, outcome["up"])
+    if everything:
+        _record_applied(stack, inputs)
+    return time.monotonic() - started
+
+
+def _inputs(stack: Stack, rendered: str) -> str:
+    """The render's inputs and the platform's compose files: what `up` is given."""
+    from .files import sha256
+
+    extra = b"".join(p.read_bytes() if p.is_file() else b"-" for p in stack.d.extra_files)
+    return sha256(rendered.encode() + b"\x00" + extra)
+
+
+def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -> bool:
+    """Whether `docker compose up -d` would change nothing: the same inputs as the last
+    successful start, one running and healthy container per service with the config hash
+    Compose gave it then, each on the image its tag names now. Compose decides from the
+    same facts; when any is unknown, ask Compose."""
+    from . import state
+
+    applied = state.read(stack.d.root).applied
+    if not inputs or applied.get("inputs") != inputs:
+        return False
+    hashes = applied.get("services", {})
+    by_service = {c.service: c for c in running}
+    if set(by_service) != set(hashes) or len(running) != len(hashes):
+        return False
+    engine = docker.Engine.local(stack.runner)
+    if not engine.available():
+        return False
+    images = engine.images()
+    for name, c in by_service.items():
+        if not (c.ready and c.config_hash and c.config_hash == hashes[name]):
+            return False
+        if not c.image_id or images.get(c.image) != c.image_id:
+            return False
+    return True
+
+
+def _record_applied(stack: Stack, inputs: str) -> None:
+    from . import state
+
+    current = state.read(stack.d.root)
+    running = stack.compose.ps()
+    if inputs and all(c.config_hash for c in running):
+        current.applied = {
+            "inputs": inputs,
+            "services": {c.service: c.config_hash for c in running},
+        }
+    else:
+        current.applied = {}
+    state.write(stack.d.root, current)
+
+
+def up_error(stack: Stack, exc: BaseException) -> StackError:
+    """One line for a failed `docker compose up`, naming the port, image or name at fault."""
+    if not isinstance(exc, errors.DockerError):
+        return (
+            exc if isinstance(exc, StackError) else StackError(f"docker compose up failed: {exc}")
+        )
+    text = stack.mask(exc.stderr)
+    if isinstance(exc, errors.PortInUse):
+        owner = stack.d.owner(exc.port) if exc.port else None
+        setting = f" (setting {owner[1].setting})" if owner else ""
+        return errors.PortInUse(
+            f"host port {exc.port or '?'} is already in use{setting}: free it or change the "
+            "port in jitsi-stack.yml",
+            detail=text,
+        )
+    if isinstance(exc, errors.ImageMissing):
+        return errors.ImageMissing(
+            "an image could not be pulled: check images.repository and images.tag", detail=text
+        )
+    if isinstance(exc, errors.NameConflict):
+        name = re.search(r'container name "/?([^"]+)"', text)
+        which = name.group(1) if name else "a container"
+        return errors.NameConflict(
+            f"{which} already exists outside this project: remove it (docker rm -f {which}) "
+            "or change container_prefix in jitsi-stack.yml",
+            detail=text,
+        )
+    return errors.DockerError(f"docker compose up failed: {errors.last_line(text)}", detail=text)

@@ -1,0 +1,339 @@
+"""The tasks: `inv --list` in the checkout, `jitsi-stack --list` anywhere. Thin: the logic
+lives in the package's modules, one per verb (stack, status, update, clean, rotate, ...).
+
+Every task that changes files or containers holds the project lock. Every Docker
+command goes through one Runner, so Invoke's --dry and --echo work for all of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as jsonlib
+import re
+
+from invoke import Collection, Exit, task
+
+from . import invoke_compat, project, ui
+from .docker import Runner
+from .errors import StackError, UsageError
+
+invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
+
+
+def operator_errors(fn):
+    """Print a StackError as one line (plus its detail) and exit 1, or 2 for bad input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StackError as err:
+            raise Exit(code=ui.report(err)) from None
+        except KeyboardInterrupt:
+            ui.error("interrupted: run the command again to finish (`inv status` shows the state)")
+            raise Exit(code=130) from None
+
+    return wrapper
+
+
+def _stack(c, **kwargs):
+    from .stack import Stack
+
+    return Stack.load(project.root(c), Runner.from_context(c), **kwargs)
+
+
+def _locked(c, name: str):
+    """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
+    import contextlib
+
+    from . import lock
+
+    if Runner.from_context(c).dry:
+        return contextlib.nullcontext()
+    return lock.hold(project.root(c), name)
+
+
+def _number(value, flag: str, *, minimum: float = 0) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{flag}: {value!r} is not a number: e.g. {flag} 10") from None
+    if number < minimum:
+        raise UsageError(f"{flag}: must be at least {minimum:g}")
+    return number
+
+
+@task(
+    name="render",
+    help={
+        "check": "Exit 1 and show a diff when a generated file is out of date; write nothing",
+        "force": "Overwrite hand edits (a backup is kept in .jitsi-stack/backups/)",
+    },
+)
+@operator_errors
+def render_task(c, check=False, force=False):
+    """Render docker-compose.yml, jitsi-meet/.env and the config tree from the settings."""
+    from . import apply
+    from .stack import report_render
+
+    stack = _stack(c)
+    dry = stack.runner.dry
+    with _locked(c, "render") if not check else _nullcontext():
+        report = apply.apply(stack.d, check=check, force=force, dry=dry)
+    if check:
+        if report.stale:
+            ui.plain(report.diff)
+            raise StackError(f"out of date: {', '.join(report.stale)}: run `inv render`")
+        ui.info("all generated files are up to date")
+        return
+    report_render(report, stack.warnings)
+    if not report.written:
+        ui.info("nothing to do: every generated file is up to date")
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+@task(name="config", help={"json": "Machine-readable output (typed values)"})
+@operator_errors
+def config_task(c, json=False):  # noqa: A002 - the flag is --json
+    """Show the effective settings (secrets masked) and where each value came from."""
+    from . import config_view
+
+    s = project.load(project.root(c))
+    if json:
+        ui.plain(config_view.as_json(s))
+    else:
+        config_view.show(s)
+
+
+@task(name="lint")
+@operator_errors
+def lint_task(c):
+    """Check the settings with the production rules of `nox -s lint`."""
+    s = project.load(project.root(c), strict=True)
+    for warning in s.warnings:
+        ui.warn(warning)
+    ui.info(f"settings OK ({', '.join(str(p.name) for p in s.files) or 'defaults'})")
+
+
+TARGETS_HELP = (
+    "Services: web, prosody, jicofo, jvb, jitsi (all of them) or a service of the platform's "
+    "compose files; comma separated. Default: everything"
+)
+
+
+@task(
+    name="start",
+    positional=["targets"],
+    help={"targets": TARGETS_HELP, "json": "Print the result as JSON"},
+)
+@operator_errors
+def start_task(c, targets=None, json=False):  # noqa: A002
+    """Render if needed, start the stack, wait until every service is healthy."""
+    from .stack import resolve_targets, split_targets, up
+
+    stack = _stack(c)
+    services = resolve_targets(stack, split_targets(targets))
+    with _locked(c, "start"):
+        seconds = up(stack, services)
+    _started(stack, services, seconds, json)
+
+
+def _started(stack, services, seconds, as_json: bool) -> None:
+    if seconds is None:  # --dry
+        return
+    if as_json:
+        result = {
+            "ok": True,
+            "url": stack.d.urls.public,
+            "seconds": round(seconds, 1),
+            "services": services or stack.d.names,
+        }
+        ui.plain(jsonlib.dumps(result, indent=2))
+        return
+    ui.info(f"healthy after {seconds:.1f}s")
+    ui.show(f"Jitsi Meet is up: {stack.d.urls.public}", style="bold green")
+
+
+@task(name="stop", positional=["targets"], help={"targets": TARGETS_HELP})
+@operator_errors
+def stop_task(c, targets=None):
+    """Stop the stack's containers (they are kept; `inv clean` removes them)."""
+    from .stack import resolve_targets, split_targets
+
+    stack = _stack(c)
+    services = resolve_targets(stack, split_targets(targets))
+    stack.require_rendered()
+    with _locked(c, "stop"):
+        stack.compose.run("stop", *services, capture=False)
+
+
+@task(name="restart", positional=["targets"], help={"targets": TARGETS_HELP})
+@operator_errors
+def restart_task(c, targets=None):
+    """Recreate containers so they read the current settings, then wait for health."""
+    from .stack import resolve_targets, split_targets, up
+
+    stack = _stack(c)
+    services = resolve_targets(stack, split_targets(targets))
+    with _locked(c, "restart"):
+        seconds = up(stack, services, recreate=True)
+    if seconds is not None:
+        ui.info(f"healthy after {seconds:.1f}s")
+
+
+@task(
+    name="logs",
+    positional=["targets"],
+    help={
+        "targets": "jitsi (default), web, prosody, jicofo, jvb or a compose service; several: "
+        "web,jvb or web jvb",
+        "follow": "Keep streaming",
+        "tail": "Lines per service (default 100), or 'all'",
+        "since": "Only newer lines: 10m, 2h, or a timestamp",
+    },
+)
+@operator_errors
+def logs_task(c, targets=None, follow=False, tail="100", since=""):
+    """Show container logs."""
+    from .stack import resolve_targets, split_targets
+
+    if str(tail) != "all":
+        tail = str(int(_number(tail, "--tail")))
+    stack = _stack(c)
+    stack.require_rendered()
+    args = ["logs", "--tail", str(tail)]
+    if follow:
+        args.append("--follow")
+    if since:
+        args += ["--since", since]
+    args += resolve_targets(stack, split_targets(targets or "jitsi"))
+    stack.compose.run(*args, capture=False)
+
+
+@task(name="status", help={"json": "Machine-readable output"})
+@operator_errors
+def status_task(c, json=False):  # noqa: A002
+    """A table of every service (state, health, ports, uptime, image); exit 1 unless all OK."""
+    from . import status
+
+    if not status.run(_stack(c), as_json=json):
+        raise Exit(code=1)
+
+
+@task(
+    name="update",
+    help={
+        "tag": "Switch to this image tag (default: pull the current one)",
+        "rollback": "Return to the previous tag",
+        "json": "Print the result as JSON",
+    },
+)
+@operator_errors
+def update_task(c, tag="", rollback=False, json=False):  # noqa: A002
+    """Pull images, recreate, wait for health; roll back by itself when health fails."""
+    from . import update
+
+    root = project.root(c)
+    with _locked(c, "update"):
+        line = update.update(root, Runner.from_context(c), tag=tag or None, rollback=rollback)
+    if json:
+        ui.plain(jsonlib.dumps({"ok": True, "result": line}, indent=2))
+    else:
+        ui.info(line)
+
+
+@task(
+    name="clean",
+    help={"yes": "Do not ask", "all": "Also delete secrets and state, after a backup"},
+)
+@operator_errors
+def clean_task(c, yes=False, all=False):  # noqa: A002
+    """Remove containers, network and generated files (asks first)."""
+    from . import clean
+
+    stack = _stack(c)
+    settings_files = project.load(stack.d.root).files
+    if not stack.runner.dry:
+        clean.confirm("clean", clean.describe(all), yes, ui.interactive())
+    with _locked(c, "clean"):
+        for line in clean.clean(stack, settings_files, all_=all):
+            ui.info(line)
+
+
+@task(name="rotate-secrets", help={"yes": "Do not ask"})
+@operator_errors
+def rotate_secrets_task(c, yes=False):
+    """New internal passwords, applied to prosody's accounts and every service."""
+    from . import clean, preflight, rotate
+    from .stack import Stack, up
+
+    stack = _stack(c)
+    preflight.check_docker(stack.runner)  # before anything changes: services are recreated
+    if not stack.runner.dry:
+        clean.confirm("rotate-secrets", rotate.DESCRIPTION, yes, ui.interactive())
+    with _locked(c, "rotate-secrets"):
+        backup, removed = rotate.rotate(stack)
+        ui.info(f"old passwords saved to {backup}; removed {len(removed)} prosody account(s)")
+        seconds = up(Stack(stack.d, stack.runner, stack.warnings), [], recreate=True)
+    if seconds is not None:
+        ui.info(f"all services use the new passwords; healthy after {seconds:.1f}s")
+
+
+@task(
+    name="smoke",
+    help={
+        "url": "Check this deployment instead of the local one",
+        "json": "Print JSON",
+        "junit": "Write a JUnit XML report to this file",
+        "only": "Comma-separated check names",
+        "timeout": "Seconds each check may take (default 10)",
+        "insecure": "Do not verify the TLS certificate (a self-signed test setup)",
+    },
+)
+@operator_errors
+def smoke_task(c, url="", json=False, junit="", only="", timeout="10", insecure=False):  # noqa: A002
+    """Check a running deployment end to end, as a browser uses it."""
+    from . import smoke
+    from .smoke.target import from_deployment
+
+    seconds = _number(timeout, "--timeout", minimum=0.1)
+    names = [o for o in re.split(r"[,\s]+", only) if o]
+    unknown = [n for n in names if n not in smoke.CHECK_NAMES]
+    if unknown:
+        raise UsageError(
+            f"--only: unknown check {unknown[0]!r}: use one of {', '.join(smoke.CHECK_NAMES)}"
+        )
+    stack = _stack(c)
+    target = from_deployment(
+        stack.d, stack.compose, url=url or None, timeout=seconds, verify_tls=not insecure
+    )
+    results = smoke.run_checks(target, only=names or None)
+    if json:
+        ui.plain(smoke.to_json(results))
+    else:
+        smoke.render_table(results, console=ui.out)
+    if junit:
+        smoke.write_junit(results, junit)
+    if smoke.exit_code(results):
+        raise Exit(code=1)
+
+
+ns = Collection(
+    render_task,
+    config_task,
+    lint_task,
+    start_task,
+    stop_task,
+    restart_task,
+    logs_task,
+    status_task,
+    update_task,
+    clean_task,
+    rotate_secrets_task,
+    smoke_task,
+)

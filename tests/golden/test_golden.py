@@ -1,0 +1,135 @@
+"""Golden renders: the exact bytes of every generated file for a set of settings files.
+
+UPDATE_GOLDEN=1 pytest tests/golden rewrites them; review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jitsi_stack import apply, paths, project
+from jitsi_stack.deployment import build
+from tests.helpers import seed_secrets
+
+GOLDEN = Path(__file__).parent
+CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "jitsi-stack.yml").is_file())
+OUTPUTS = {
+    "docker-compose.yml": paths.COMPOSE_FILE,
+    "env": paths.ENV_FILE,
+    "custom-config.js": paths.CUSTOM_CONFIG,
+}
+
+
+def render_case(root: Path, case: str):
+    shutil.copy(GOLDEN / case / "jitsi-stack.yml", root / "jitsi-stack.yml")
+    seed_secrets(root)
+    d = build(project.load(root, environ={}))
+    apply.apply(d)
+    return d
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(root, case):
+    render_case(root, case)
+    for golden_name, rel in OUTPUTS.items():
+        produced = (root / rel).read_text(encoding="utf-8")
+        expected_file = GOLDEN / case / golden_name
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            expected_file.write_text(produced, encoding="utf-8")
+        assert produced == expected_file.read_text(encoding="utf-8"), f"{case}/{golden_name}"
+        assert produced.endswith("\n") and not produced.endswith("\n\n")
+
+
+def test_golden_cases_present():
+    assert {"defaults", "production", "all-services", "hostile"} <= set(CASES)
+
+
+def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
+    render_case(root, "defaults")
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert list(services) == ["jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"]
+    assert {svc["container_name"] for svc in services.values()} == {
+        "callcenter-jitsi-web",
+        "callcenter-jitsi-prosody",
+        "callcenter-jitsi-jicofo",
+        "callcenter-jitsi-jvb",
+    }
+    assert compose["networks"]["callcenter-network"]["name"] == "callcenter-network"
+    for svc in services.values():
+        assert list(svc["networks"]) == ["callcenter-network"]
+        assert svc["image"].startswith("ghcr.io/jitsi/")
+        assert svc["image"].endswith(":stable-11146-2")
+        assert svc["restart"] == "unless-stopped"
+        assert svc["read_only"] is True
+        assert svc["healthcheck"]["test"][0] == "CMD"
+    assert services["jitsi-web"]["ports"] == ["8443:8000"]
+    assert services["jitsi-jvb"]["ports"] == ["10000:10000/udp", "127.0.0.1:8080:8080"]
+    assert services["jitsi-jicofo"]["ports"] == ["127.0.0.1:8888:8888"]
+    for name in ("jitsi-web", "jitsi-jicofo", "jitsi-jvb"):
+        assert services[name]["depends_on"]["jitsi-prosody"]["condition"] == "service_healthy"
+    assert services["jitsi-prosody"]["networks"]["callcenter-network"]["aliases"] == [
+        "xmpp.meet.jitsi"
+    ]
+    env = dict(
+        line.split("=", 1)
+        for line in (root / paths.ENV_FILE).read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert env["PUBLIC_URL"] == "http://localhost:8443"
+    assert env["XMPP_DOMAIN"] == "meet.jitsi"
+    assert env["JVB_PORT"] == "10000"
+    for name, value in {
+        "ENABLE_AUTH": "0",
+        "ENABLE_GUESTS": "1",
+        "ENABLE_RECORDING": "0",
+        "ENABLE_TRANSCRIPTIONS": "0",
+        "ENABLE_WELCOME_PAGE": "1",
+        "DISABLE_HTTPS": "1",
+        "JICOFO_ENABLE_HEALTH_CHECKS": "1",
+    }.items():
+        assert env[name] == value, name
+
+
+def test_each_container_gets_only_its_variables(root):
+    render_case(root, "all-services")
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    env_of = {
+        name: {e.split("=")[0] for e in svc.get("environment", [])}
+        for name, svc in compose["services"].items()
+    }
+    assert not {n for n in env_of["jitsi-web"] if "PASSWORD" in n}
+    assert "JICOFO_AUTH_PASSWORD" in env_of["jitsi-jicofo"]
+    assert "JVB_AUTH_PASSWORD" not in env_of["jitsi-jicofo"]
+    assert "JVB_AUTH_PASSWORD" in env_of["jitsi-jvb"]
+    assert "JICOFO_AUTH_PASSWORD" not in env_of["jitsi-jvb"]
+    assert "JIGASI_SIP_PASSWORD" in env_of["jitsi-jigasi"]
+    assert "JIGASI_SIP_PASSWORD" not in env_of["jitsi-prosody"]
+    assert "JIBRI_RECORDER_PASSWORD" in env_of["jitsi-jibri"]
+    assert "JIBRI_RECORDING_RESOLUTION" in env_of["jitsi-jibri"]
+    assert "ENABLE_LIVESTREAMING" in env_of["jitsi-web"]
+    assert compose["services"]["jitsi-jibri"]["shm_size"] == "2gb"
+    assert compose["services"]["jitsi-jigasi"]["ports"] == ["20000-20050:20000-20050/udp"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_template_agrees_with_the_deployment(root, case):
+    """Names, images, ports, variables and aliases in the file are the Deployment's."""
+    d = render_case(root, case)
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    assert list(compose["services"]) == d.names
+    for svc in d.services:
+        block = compose["services"][svc.name]
+        assert block["image"] == svc.image
+        assert block["container_name"] == svc.container
+        assert block.get("ports", []) == [p.compose() for p in svc.ports]
+        names = [e for e in block.get("environment", []) if "=" not in e]
+        assert names == list(svc.env_names)
+        assert block["labels"]["io.jitsi-stack.upstream"] == svc.key
+        aliases = block["networks"][d.network] or {}
+        assert tuple(aliases.get("aliases", ())) == svc.aliases

@@ -1,0 +1,204 @@
+"""Helpers shared by every kind of test (unit, golden, prosody, docker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIXED_SECRETS = {
+    "JICOFO_AUTH_PASSWORD": "0" * 31 + "1",
+    "JVB_AUTH_PASSWORD": "0" * 31 + "2",
+    "JIGASI_XMPP_PASSWORD": "0" * 31 + "3",
+    "JIGASI_TRANSCRIBER_PASSWORD": "0" * 31 + "4",
+    "JIBRI_RECORDER_PASSWORD": "0" * 31 + "5",
+    "JIBRI_XMPP_PASSWORD": "0" * 31 + "6",
+}
+# Test knobs live outside the product's JITSI_STACK_ prefix.
+TEST_KNOBS = ("JSTEST_REQUIRE_DOCKER", "JSTEST_REQUIRE_PROSODY", "JSTEST_TESTBED_CACHE")
+
+
+def write_settings(base: Path, text: str) -> Path:
+    path = base / "jitsi-stack.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def seed_secrets(base: Path) -> None:
+    from jitsi_stack import secrets
+
+    secrets.save(base, FIXED_SECRETS)
+
+
+def clean_environ(**extra: str) -> dict[str, str]:
+    """os.environ without any JITSI_STACK_* variable (the operator's shell is not ours)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_STACK_")}
+    env.update(extra)
+    env.setdefault("COLUMNS", "200")
+    return env
+
+
+def inv(
+    base: Path,
+    *args: str,
+    env: dict | None = None,
+    check: bool = False,
+    timeout: float = 900,
+    input_text: str | None = None,
+    root_by: str = "env",
+) -> subprocess.CompletedProcess:
+    """Run the real `inv` CLI of the checkout against a project root."""
+    full = clean_environ(**(env or {}))
+    if root_by == "env":
+        full["JITSI_STACK_ROOT"] = str(base)
+    return _run(
+        [sys.executable, "-m", "invoke", "-r", str(REPO), *args],
+        base,
+        full,
+        check,
+        timeout,
+        input_text,
+    )
+
+
+def cli(
+    base: Path,
+    *args: str,
+    env: dict | None = None,
+    check: bool = False,
+    timeout: float = 900,
+    executable: str | None = None,
+) -> subprocess.CompletedProcess:
+    """Run the `jitsi-stack` command in the project folder (the current directory is the root)."""
+    full = clean_environ(**(env or {}))
+    argv = [executable] if executable else [sys.executable, "-m", "jitsi_stack"]
+    return _run([*argv, *args], base, full, check, timeout, None)
+
+
+def _run(argv, cwd, env, check, timeout, input_text) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input_text,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(argv[-3:])} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def tree_snapshot(base: Path) -> dict[str, tuple]:
+    """Every path under base with its mode, owner and bytes (or link target)."""
+    out = {}
+    for path in sorted(base.rglob("*")):
+        rel = str(path.relative_to(base))
+        st = path.lstat()
+        if path.is_symlink():
+            out[rel] = (st.st_mode, st.st_uid, os.readlink(path))
+        elif path.is_file():
+            out[rel] = (st.st_mode, st.st_uid, path.read_bytes())
+        else:
+            out[rel] = (st.st_mode, st.st_uid, b"<dir>")
+    return out
+
+
+# -- Docker ------------------------------------------------------------------------------
+
+
+def containers(project: str) -> dict[str, str]:
+    """service -> container id of a compose project (running or not)."""
+    proc = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            '{{.Label "com.docker.compose.service"}} {{.ID}}',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split() for line in proc.stdout.splitlines() if line.strip())
+
+
+def networks(name: str) -> list[str]:
+    proc = subprocess.run(
+        ["docker", "network", "ls", "--filter", f"name=^{name}$", "--format", "{{.Name}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.split()
+
+
+def force_down(project: str) -> None:
+    ids = list(containers(project).values())
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+    subprocess.run(
+        ["docker", "network", "rm", f"{project}-network"], capture_output=True, check=False
+    )
+
+
+def status_json(base: Path) -> tuple[int, dict]:
+    proc = inv(base, "status", "--json")
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def wait_for(predicate, timeout: float, step: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+class Outcome:
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = code, stdout, stderr
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+def run_cli(base: Path, *args: str, env: dict | None = None, stdin: str = "") -> Outcome:
+    """The `jitsi-stack` command in this process (fast; same code path as the CLI)."""
+    import contextlib
+    import io
+
+    from jitsi_stack.cli import program
+
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        os.environ.clear()
+        os.environ.update(clean_environ(**(env or {})))
+        os.environ.setdefault("JITSI_STACK_ROOT", str(base))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            sys.stdin = io.StringIO(stdin)
+            try:
+                program.run(["jitsi-stack", *args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdin = sys.__stdin__
+        os.environ.clear()
+        os.environ.update(saved)
+    return Outcome(code, out.getvalue(), err.getvalue())

@@ -1,0 +1,106 @@
+"""The package's shape: no import cycle (counting imports inside functions too), no module
+over 500 lines, one place that runs docker, templates shipped inside the package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "jitsi_stack"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every jitsi_stack module a file imports, anywhere in it (functions included)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("jitsi_stack")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("jitsi_stack"):
+                continue
+            found.add(target)
+            for alias in node.names:  # `from . import render` imports a module
+                found.add(f"{target}.{alias.name}")
+    known = {module_name(p) for p in MODULES}
+    return {m for m in found if m in known and m != name}
+
+
+GRAPH = {module_name(p): imports(p) for p in MODULES}
+
+
+def test_no_import_cycle():
+    """Tarjan's strongly connected components: every one must be a single module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in GRAPH[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                item = stack.pop()
+                component.append(item)
+                if item == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in GRAPH:
+        if node not in index:
+            visit(node)
+    assert cycles == []
+    assert GRAPH["jitsi_stack.validators"] == set()  # the leaf everyone shares
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_no_module_over_500_lines(path):
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def test_only_docker_py_runs_processes():
+    runners = [
+        module_name(p)
+        for p in MODULES
+        if "subprocess" in p.read_text(encoding="utf-8") and p.name != "docker.py"
+    ]
+    assert runners == []
+
+
+def test_templates_are_package_data():
+    templates = PACKAGE / "templates"
+    for rel in (
+        "docker-compose.yml.j2",
+        "jitsi-meet/.env.j2",
+        "jitsi-meet/web/custom-config.js.j2",
+    ):
+        assert (templates / rel).is_file(), rel
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert "templates/jitsi-meet/.env.j2" in pyproject  # globs skip dot files
