@@ -1,4 +1,7 @@
-"""Automation: `nox -s lint tests` is the test command; `nox -s smoke` checks a deployment."""
+"""Automation: `nox -s lint tests` is the test command; `nox -s smoke` checks a deployment.
+
+Opt-in sessions: `nox -s testbed` builds the stand-in images, `nox -s bench` measures.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from pathlib import Path
 
 import nox
 
+nox.needs_version = ">=2025.2.9"
 nox.options.sessions = ["lint", "tests"]
-nox.options.reuse_existing_virtualenvs = True
+nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
 PYTHON_FILES = ["jitsi_stack", "tests", "bench", "tasks.py", "noxfile.py", "tools"]
@@ -16,26 +20,32 @@ PYTHON_FILES = ["jitsi_stack", "tests", "bench", "tasks.py", "noxfile.py", "tool
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff, then the settings: production rules, strict render, yamllint, compose config."""
+    """Ruff, then the settings (production rules, strict render, compose), then the generated
+    references."""
     session.install("-e", ".[lint]")
-    if session.posargs:  # `nox -s lint -- FILE...`: only those settings files
-        session.run("python", "-m", "jitsi_stack.lint", *session.posargs)
-        return
     session.run("ruff", "check", *PYTHON_FILES)
     session.run("ruff", "format", "--check", *PYTHON_FILES)
-    # The operator's own settings (or the defaults) and every example we ship.
+    # The operator's own settings, every example we ship, the defaults, and any FILE given.
     targets = [*glob.glob("jitsi-stack*.yml"), *sorted(glob.glob("examples/*.yml"))]
     session.run("python", "-m", "jitsi_stack.lint", *targets)
     session.run("python", "-m", "jitsi_stack.lint")  # the defaults alone
     session.run("python", "tools/gen_settings_doc.py", "--check")
+    session.run("python", "tools/gen_upstream.py", "--check")
     if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
-        session.run("invoke", "render", "--check")
+        session.run("jitsi-stack", "render", "--check")
+
+
+@nox.session
+def settings(session: nox.Session) -> None:
+    """Lint settings files only: `nox -s settings -- FILE...` (default: the defaults)."""
+    session.install("-e", ".[lint]")
+    session.run("python", "-m", "jitsi_stack.lint", *session.posargs)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The pytest suite (Docker tests need an engine; CI requires one)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,dev]")
     session.run("pytest", *session.posargs)
 
 
@@ -43,4 +53,19 @@ def tests(session: nox.Session) -> None:
 def smoke(session: nox.Session) -> None:
     """Check a running deployment end to end: `nox -s smoke -- [--url URL] [--junit FILE]`."""
     session.install("-e", ".")
-    session.run("invoke", "smoke", *session.posargs)
+    session.run("jitsi-stack", "smoke", *session.posargs)
+
+
+@nox.session(default=False)
+def testbed(session: nox.Session) -> None:
+    """Build the stand-in images the Docker tests run (root, debootstrap, an engine)."""
+    session.install("-e", ".")
+    session.run("python", "-m", "tests.testbed.build", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmarks against the raw docker compose commands (needs the testbed)."""
+    session.install("-e", ".")
+    session.run("python", "bench/render.py")
+    session.run("python", "bench/lifecycle.py")

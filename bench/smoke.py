@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ try:
 except ImportError:  # `python bench/smoke.py` from a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from jitsi_stack import smoke
+from jitsi_stack.smoke.target import display  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +41,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--muc-domain", default="muc.meet.jitsi")
     p.add_argument("--anonymous-domain", default="meet.jitsi", help="'' when guests are off")
     p.add_argument("--remote", action="store_true", help="skip the jicofo/jvb loopback checks")
-    p.add_argument("--compose", default="", help="`docker compose ...` argv prefix, quoted")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--only", action="append", choices=smoke.CHECK_NAMES, help="repeatable")
     p.add_argument("--no-warmup", action="store_true", help="skip the warm-up round")
@@ -64,7 +63,6 @@ def _target_from_args(args) -> smoke.SmokeTarget:
         anonymous_domain=args.anonymous_domain or None,
         jicofo_url=None if args.remote else "http://127.0.0.1:8888",
         jvb_url=None if args.remote else "http://127.0.0.1:8080",
-        compose_argv=tuple(shlex.split(args.compose)) if args.compose else None,
         timeout=args.timeout,
         verify_tls=not args.insecure,
     )
@@ -75,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
     if not args.url:
-        from jitsi_stack import project, smoke_target
+        from jitsi_stack import project
+        from jitsi_stack.smoke.target import from_deployment
+        from jitsi_stack.stack import Stack
 
-        target = smoke_target.build(project.load(), timeout=args.timeout)
+        stack = Stack.load(project.root())
+        target = from_deployment(stack.d, stack.compose, timeout=args.timeout)
     else:
         target = _target_from_args(args)
     if not args.no_warmup:
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     conc = statistics.median(concurrent_wall)
     seq = statistics.median(sequential_wall)
     numbers = {
-        "url": smoke._display(target.public_url),
+        "url": display(target.public_url),
         "runs": args.runs,
         "checks": len(per_check),
         "concurrent_median_ms": round(conc, 1),
