@@ -26,7 +26,7 @@ from . import paths
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
-from .upstream import SECRET_NAMES, services_reading
+from .upstream import RAW_BOOLEAN_VARS, SECRET_NAMES, services_reading
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")
@@ -43,6 +43,24 @@ ACCOUNT_OF = {
     "JIBRI_RECORDER_PASSWORD": "recorder",
     "JIBRI_XMPP_PASSWORD": "jibri",
 }
+# The networks each service joins. jicofo's REST API (conference requests, debug,
+# move-endpoints) and the bridge's colibri API listen on every address of their container
+# (JICOFO_ENABLE_REST; jvb.conf `host = 0.0.0.0`): on the network the platform's containers
+# share they would be open to all of them. So jicofo, jvb, jigasi and the transcriber
+# live on Jitsi's own network, with prosody; the host reaches their APIs through the
+# 127.0.0.1 ports, healthchecks run inside. Outbound traffic (STUN, SIP) still works.
+NETWORKS = {
+    "web": ("platform",),
+    "prosody": ("platform", "internal"),
+    "jicofo": ("internal",),
+    "jvb": ("internal",),
+    "jibri": ("platform", "internal"),
+    "jigasi": ("internal",),
+    "transcriber": ("internal",),
+    "etherpad": ("platform",),
+    "whiteboard": ("platform",),
+}
+INTERNAL_KEY = "jitsi-internal"  # the compose key of Jitsi's own network
 # Variables whose `env:` value changes a fact derived here.
 FLOWING = (
     "XMPP_AUTH_DOMAIN",
@@ -91,6 +109,7 @@ class Service:
     env_names: tuple[str, ...] = ()  # variables of jitsi-meet/.env it receives
     depends_on: tuple[tuple[str, str], ...] = ()  # (compose service, condition)
     aliases: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # compose network keys: network.name, INTERNAL_KEY
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -130,8 +149,9 @@ class Deployment:
     root: Path
     project: str
     tag: str  # the Jitsi release the images run (images.tag, or the one `inv update` chose)
-    network: str
+    network: str  # shared with the platform's backend and frontend
     network_external: bool
+    internal_network: str  # Jitsi's own: jicofo, jvb, jigasi are reachable only here
     restart: str
     health_interval: int
     health_timeout: int
@@ -201,8 +221,12 @@ def flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def passthrough_value(value) -> str:
-    return flag(value) if isinstance(value, bool) else str(value)
+def passthrough_value(value, name: str = "") -> str:
+    """An `env:` value as upstream reads it: true/false become 1/0, except where upstream
+    pastes the value raw into a file that only takes true/false."""
+    if isinstance(value, bool):
+        return ("true" if value else "false") if name in RAW_BOOLEAN_VARS else flag(value)
+    return str(value)
 
 
 def tpl_bool(value: str | None, default: bool) -> bool:
@@ -317,7 +341,7 @@ def _dotenv(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | None]:
     for name in SECRET_NAMES:
         env[name] = None  # filled by Deployment.dotenv
     for name in sorted(s["env"]):
-        env[name] = passthrough_value(s["env"][name])
+        env[name] = passthrough_value(s["env"][name], name)
     return env
 
 
@@ -376,6 +400,9 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
             env_names=names_for(key),
             depends_on=tuple(spec[key].get("depends_on", ())),
             aliases=tuple(spec[key].get("aliases", ())),
+            networks=tuple(
+                s["network.name"] if n == "platform" else INTERNAL_KEY for n in NETWORKS[key]
+            ),
         )
         for key in on
     )
@@ -383,7 +410,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
 
 def build(s: Settings) -> Deployment:
     """The Deployment of validated settings (rules.check has passed)."""
-    passthrough = {k: passthrough_value(v) for k, v in s["env"].items()}
+    passthrough = {k: passthrough_value(v, k) for k, v in s["env"].items()}
     on = [*CORE, *(k for k in OPTIONAL if s[f"services.{k}"])]
     dom = _domains(s, passthrough)
     env = _dotenv(s, dom, set(on))
@@ -400,6 +427,7 @@ def build(s: Settings) -> Deployment:
         tag=s["images.tag"],
         network=s["network.name"],
         network_external=s["network.external"],
+        internal_network=f"{s['project_name']}-jitsi-internal",
         restart=s["restart_policy"],
         health_interval=s["health.interval"],
         health_timeout=s["health.timeout"],

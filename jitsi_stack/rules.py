@@ -11,8 +11,9 @@ import os
 from urllib.parse import urlsplit
 
 from .schema import FIELDS
+from .secrets import is_secret_name
 from .settings import Settings
-from .upstream import MANAGED, REMOVED, variables
+from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, variables
 from .validators import (
     EMAIL_RE,
     IMAGE_RE,
@@ -103,8 +104,29 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     _features(s, errors)
     _advertise(s, errors, warnings)
     _passthrough(s, errors)
+    _lua_strings(s, errors)
     _files(s, errors)
     return errors, warnings
+
+
+def _lua_strings(s: Settings, errors: list[str]) -> None:
+    """Values prosody's templates paste into a Lua string must not end or escape it."""
+    values: list[tuple[str, str, bool]] = []  # (key, value, secret)
+    for key, spec in FIELDS.items():
+        if spec.upstream in LUA_STRING_VARS:
+            raw = s[key]
+            for item in raw if isinstance(raw, list) else [raw]:
+                values.append((key, str(item), spec.secret))
+    for name, value in s["env"].items():
+        if name in LUA_STRING_VARS:
+            values.append((f"env.{name}", str(value), is_secret_name(name)))
+    for key, value, _secret in values:
+        bad = next((c for c in ('"', "\\") if c in value), "")
+        if bad:
+            errors.append(
+                f"{key}: contains {bad}, which prosody's config (a Lua string) cannot hold: "
+                f"choose a value without {bad}"
+            )
 
 
 def _names(s: Settings, errors: list[str]) -> None:
@@ -114,6 +136,11 @@ def _names(s: Settings, errors: list[str]) -> None:
                 f"{key}: {show(s[key])} is not a valid Docker name: use lowercase letters, "
                 "digits, '-' and '_'"
             )
+    if s["network.name"] in ("jitsi-internal", f"{s['project_name']}-jitsi-internal"):
+        errors.append(
+            f"network.name: {s['network.name']} is the name of Jitsi's own network: choose "
+            "another name for the network shared with the platform"
+        )
     if not is_domain(s["xmpp.domain"]):
         errors.append(
             f"xmpp.domain: {show(s['xmpp.domain'])} is not a valid domain: use a name like "
@@ -295,6 +322,19 @@ def _features(s, errors) -> None:
         errors.append("features.recording: needs the recorder: set services.jibri: true")
     if s["features.transcriptions"] and not s["services.transcriber"]:
         errors.append("features.transcriptions: needs services.transcriber: true")
+    # prosody creates the recorder and transcriber accounts only with these flags on
+    # (prosody/rootfs/etc/s6-overlay/scripts/register-setup:108-131, stable-11146-2):
+    # without them the service cannot log in, yet would look healthy.
+    if s["services.jibri"] and not s["features.recording"]:
+        errors.append(
+            "services.jibri: needs features.recording: true (prosody creates the recorder's "
+            "account only then)"
+        )
+    if s["services.transcriber"] and not s["features.transcriptions"]:
+        errors.append(
+            "services.transcriber: needs features.transcriptions: true (prosody creates the "
+            "transcriber's account only then)"
+        )
     if s["services.jigasi"]:
         for key in ("sip.uri", "sip.password", "sip.server"):
             if not s[key]:

@@ -81,6 +81,43 @@ for _name in (
         "removed in stable-11146 (the bridge channel is SCTP only, no colibri websocket): delete it"
     )
 
+# Variables prosody's templates paste raw into a Lua string ("{{ .Env.X }}" in
+# prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua and prosody.cfg.lua, stable-11146-2):
+# a `"` or `\` in their value breaks prosody's config, and prosody does not start.
+LUA_STRING_VARS = frozenset(
+    {
+        "JWT_APP_ID",
+        "JWT_APP_SECRET",
+        "JWT_ACCEPTED_ISSUERS",
+        "JWT_ACCEPTED_AUDIENCES",
+        "JWT_ACCEPTED_ALLOWNER_ISSUERS",
+        "JWT_ASAP_KEYSERVER",
+        "JWT_SIGN_TYPE",
+        "JWT_AUTH_TYPE",
+        "JWT_TOKEN_AUTH_MODULE",
+        "MATRIX_UVS_URL",
+        "MATRIX_UVS_AUTH_TOKEN",
+        "MATRIX_UVS_ISSUER",
+        "TURN_CREDENTIALS",
+        "TURN_USERNAME",
+        "TURN_PASSWORD",
+        "PROSODY_RESERVATION_REST_BASE_URL",
+        "PROSODY_GUEST_AUTH_TYPE",
+        "JIBRI_RECORDER_USER",
+        "JIBRI_XMPP_USER",
+        "JIGASI_TRANSCRIBER_USER",
+        "JIGASI_XMPP_USER",
+        "JVB_AUTH_USER",
+    }
+)
+
+# Variables upstream pastes raw where only true/false parse (a 1 is read as false or is a
+# type error): jibri.conf `enable-stats-d = {{ .Env.ENABLE_STATS_D }}` (HOCON) and
+# transcriber-sip-communicator.properties SEND_TXT/RECORD_AUDIO (Java getBoolean).
+RAW_BOOLEAN_VARS = frozenset(
+    {"ENABLE_STATS_D", "JIGASI_TRANSCRIBER_SEND_TXT", "JIGASI_TRANSCRIBER_RECORD_AUDIO"}
+)
+
 # Names the Deployment derives; the value says where they come from.
 DERIVED = {
     "CONFIG": "(fixed: ./jitsi-meet)",

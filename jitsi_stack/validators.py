@@ -96,10 +96,25 @@ def parse_advertise_ip(item: str) -> tuple[IP, int | None]:
     return ip, int(port)
 
 
+# The oldest upstream release whose layout the templates render: before stable-11146 the
+# images run as root on ports 80/443 (and ship on Docker Hub); stable-11146 and -1 also
+# mount tmp/web-crontabs (git diff stable-11146-1..stable-11146-2 of docker-compose.yml).
+FIRST_SUPPORTED = (11146, 2)
+STABLE_RE = re.compile(r"^stable-(\d+)(?:-(\d+))?$")
+
+
 def tag_problem(tag: str) -> str | None:
-    """None for a pinned, well-formed image tag, else what is wrong and the fix."""
+    """None for a pinned, well-formed, supported image tag, else what is wrong and the fix.
+    Tags outside upstream's stable-N[-M] scheme (a local build, a mirror) are the
+    operator's to vouch for."""
     if not isinstance(tag, str) or not TAG_RE.match(tag):
         return f"{show(tag)} is not a valid image tag: use e.g. stable-11146-2"
+    stable = STABLE_RE.match(tag)
+    if stable and (int(stable.group(1)), int(stable.group(2) or 0)) < FIRST_SUPPORTED:
+        return (
+            f"{tag} is older than stable-11146-2, the first release this jitsi-stack renders "
+            "for (uid 1000, ports 8000/8443, no tmp/web-crontabs): use stable-11146-2 or newer"
+        )
     if tag in FLOATING_TAGS:
         return (
             f"{tag!r} floats between releases and breaks upgrades: pin a release such as "

@@ -61,8 +61,15 @@ def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
         "callcenter-jitsi-jvb",
     }
     assert compose["networks"]["callcenter-network"]["name"] == "callcenter-network"
+    assert compose["networks"]["jitsi-internal"]["name"] == "callcenter-jitsi-internal"
+    networks = {name: list(svc["networks"]) for name, svc in services.items()}
+    assert networks == {
+        "jitsi-web": ["callcenter-network"],
+        "jitsi-prosody": ["callcenter-network", "jitsi-internal"],
+        "jitsi-jicofo": ["jitsi-internal"],  # its REST API is not open to the platform
+        "jitsi-jvb": ["jitsi-internal"],
+    }
     for svc in services.values():
-        assert list(svc["networks"]) == ["callcenter-network"]
         assert svc["image"].startswith("ghcr.io/jitsi/")
         assert svc["image"].endswith(":stable-11146-2")
         assert svc["restart"] == "unless-stopped"
@@ -73,9 +80,8 @@ def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
     assert services["jitsi-jicofo"]["ports"] == ["127.0.0.1:8888:8888"]
     for name in ("jitsi-web", "jitsi-jicofo", "jitsi-jvb"):
         assert services[name]["depends_on"]["jitsi-prosody"]["condition"] == "service_healthy"
-    assert services["jitsi-prosody"]["networks"]["callcenter-network"]["aliases"] == [
-        "xmpp.meet.jitsi"
-    ]
+    for network in ("callcenter-network", "jitsi-internal"):
+        assert services["jitsi-prosody"]["networks"][network]["aliases"] == ["xmpp.meet.jitsi"]
     env = dict(
         line.split("=", 1)
         for line in (root / paths.ENV_FILE).read_text().splitlines()
@@ -131,5 +137,6 @@ def test_the_template_agrees_with_the_deployment(root, case):
         names = [e for e in block.get("environment", []) if "=" not in e]
         assert names == list(svc.env_names)
         assert block["labels"]["io.jitsi-stack.upstream"] == svc.key
-        aliases = block["networks"][d.network] or {}
-        assert tuple(aliases.get("aliases", ())) == svc.aliases
+        assert tuple(block["networks"]) == svc.networks
+        for network in svc.networks:
+            assert tuple((block["networks"][network] or {}).get("aliases", ())) == svc.aliases
