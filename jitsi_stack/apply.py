@@ -335,10 +335,25 @@ def _backup(root: Path, rel: str, stamp: str) -> str:
 
 def _link_root_env(root: Path) -> None:
     tmp = root / ".env.jitsi-stack.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(paths.ENV_FILE)
-    os.replace(tmp, root / paths.ROOT_ENV)
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(paths.ENV_FILE)
+        os.replace(tmp, root / paths.ROOT_ENV)
+    except OSError as exc:
+        raise files.os_error(paths.ROOT_ENV, exc) from exc
+
+
+def check_tree(d: Deployment) -> None:
+    """Refuse, before anything changes, a managed directory that is a link or not a
+    directory (StackError naming it); missing ones are fine (they are created later)."""
+    the_plan = render.plan(d, secret_store.complete(secret_store.read(d.root))[0])
+    for rel in (paths.STATE_DIR, paths.CONFIG_DIR, *the_plan.tree):
+        try:
+            with files.open_dir(d.root, rel, create=False):
+                pass
+        except FileNotFoundError:
+            continue
 
 
 def prepare_tree(root: Path, tree: tuple[str, ...]) -> None:

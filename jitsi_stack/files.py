@@ -146,9 +146,10 @@ def read_bytes(root: Path, rel: str) -> bytes | None:
                 return None
             except OSError as exc:
                 raise os_error(rel, exc, "read") from exc
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise StackError(f"{rel}: is not a regular file: move it away and re-run")
             with os.fdopen(fd, "rb") as handle:
-                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                    raise StackError(f"{rel}: is not a regular file: move it away and re-run")
                 return handle.read()
     except FileNotFoundError:
         return None

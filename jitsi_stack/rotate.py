@@ -14,7 +14,7 @@ import datetime as _dt
 
 from . import files, paths
 from . import secrets as secret_store
-from .apply import account_files
+from .apply import account_files, check_tree
 from .safefs import safe_remove
 from .stack import Stack
 
@@ -28,6 +28,7 @@ DESCRIPTION = [
 def rotate(stack: Stack) -> tuple[str, list[str]]:
     """New passwords for all six accounts; old ones backed up. Returns (backup, removed)."""
     root = stack.d.root
+    check_tree(stack.d)  # a planted link stops us before a password changes
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
     backup = f"{paths.BACKUPS}/{stamp}/secrets.env"
     if stack.runner.dry:

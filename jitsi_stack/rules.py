@@ -10,10 +10,11 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
+from . import paths
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
-from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, variables
+from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
 from .validators import (
     EMAIL_RE,
     IMAGE_RE,
@@ -45,6 +46,8 @@ def _type_problem(key: str, value) -> str | None:
     spec = FIELDS[key]
     kind = spec.kind
     shown = "the value" if spec.secret else show(value)
+    if value is None:
+        return f"{key}: has no value: write one, or remove the key to keep the default"
     if kind == "bool":
         if not isinstance(value, bool):
             return f"{key}: {shown} is not true or false: write true or false"
@@ -79,6 +82,14 @@ def _type_problem(key: str, value) -> str | None:
     elif _control(value.replace("\n", "").replace("\t", "")):
         return f"{key}: contains a control character (NUL, escape, ...): remove it"
     return None
+
+
+def _public_host(s: Settings) -> str:
+    """The public_url's host; '' when the URL does not parse (_public_url says why)."""
+    try:
+        return urlsplit(s["public_url"]).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _control(text: str) -> bool:
@@ -268,7 +279,7 @@ def _https(s, errors) -> None:
     if not s["https.enabled"]:
         errors.append(f"{le}.enabled: needs https.enabled: true")
     domain, email = s[f"{le}.domain"], s[f"{le}.email"]
-    host = urlsplit(s["public_url"]).hostname or ""
+    host = _public_host(s)
     if not domain:
         errors.append(f"{le}.domain: required when Let's Encrypt is on: set the public domain")
     elif not is_domain(domain):
@@ -356,7 +367,7 @@ def _advertise(s, errors, warnings) -> None:
             )
     if len(ips) != len(s["jvb.advertise_ips"]):
         return
-    host = urlsplit(s["public_url"]).hostname or ""
+    host = _public_host(s)
     if is_loopback_host(host):
         return
     if not ips:
@@ -375,11 +386,12 @@ def _passthrough(s, errors) -> None:
     for name, value in s["env"].items():
         key = f"env.{name}"
         if not isinstance(name, str) or not VAR_RE.match(name):
-            errors.append(f"env.{show(name)}: not a variable name: use UPPER_CASE")
+            shown = name if isinstance(name, str) and name.isprintable() else show(name)
+            errors.append(f"env.{shown}: not a variable name: use UPPER_CASE")
         elif name in REMOVED:
             errors.append(f"{key}: {REMOVED[name]}")
         elif name in MANAGED:
-            errors.append(f"{key}: managed by jitsi-stack: set {MANAGED[name]} instead")
+            errors.append(f"{key}: {managed_fix(name)}")
         elif name not in variables():
             errors.append(
                 f"{key}: not an upstream docker-jitsi-meet variable"
@@ -405,8 +417,27 @@ def _files(s, errors) -> None:
     target = s["frontend.env_file"]
     if target:
         path = s.root / target
-        if not path.parent.is_dir():
+        managed = [s.root / p for p in (paths.STATE_DIR, paths.CONFIG_DIR, paths.ARCHIVES)]
+        managed += [s.root / p for p in paths.GENERATED] + list(s.files)
+        resolved = _resolved(path)
+        if any(resolved == _resolved(m) or resolved.is_relative_to(_resolved(m)) for m in managed):
             errors.append(
-                f"frontend.env_file: directory {path.parent} does not exist: fix the "
+                f"frontend.env_file: {target} is managed by jitsi-stack: name the "
+                "frontend's own env file (e.g. ../frontend/.env.local)"
+            )
+        elif path.is_symlink():
+            errors.append(f"frontend.env_file: {target} is a symbolic link: name the real file")
+        elif path.exists() and not path.is_file():
+            errors.append(f"frontend.env_file: {target} is not a regular file: name a file")
+        elif not path.parent.is_dir():
+            errors.append(
+                f"frontend.env_file: the directory of {target} does not exist: fix the "
                 "path or create the directory"
             )
+
+
+def _resolved(path):
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path

@@ -183,6 +183,12 @@ def backup_archive(
     """
     root_r = Path(root).resolve()
     dest = Path(dest_dir)
+    if dest.is_symlink():
+        shown = dest.relative_to(root_r) if dest.is_relative_to(root_r) else dest
+        raise StackError(
+            f"{shown}: is a symbolic link: jitsi-stack writes backup archives only into a "
+            "real directory: replace the link with a directory"
+        )
     try:
         dest_r = dest.resolve()
     except (OSError, RuntimeError) as exc:

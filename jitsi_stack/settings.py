@@ -23,7 +23,7 @@ import yaml
 from . import paths
 from .errors import SettingsError
 from .schema import FIELDS, SECTIONS
-from .upstream import MANAGED, REMOVED, variables
+from .upstream import MANAGED, REMOVED, managed_fix, variables
 from .validators import show, suggest
 
 ENV_PREFIX = "JITSI_STACK_"
@@ -323,10 +323,13 @@ def unknown_key(dotted: str, origin: str) -> str:
     if upper in REMOVED:
         return f"{where}: {dotted}: {REMOVED[upper]}"
     if upper in MANAGED:
-        return f"{where}: {dotted} is an upstream variable: set {MANAGED[upper]} instead"
+        return f"{where}: {dotted} is an upstream variable, {managed_fix(upper)}"
     if upper in variables():
         return f"{where}: {dotted} is an upstream variable: put it under env: ({upper}: value)"
-    return f"{where}: unknown setting {dotted}{suggest(dotted, FIELDS)}: fix or remove it"
+    return (
+        f"{where}: unknown setting {dotted}{suggest(dotted, [*FIELDS, *SECTIONS])}: "
+        "fix or remove it"
+    )
 
 
 def _origin(origin: str) -> str:

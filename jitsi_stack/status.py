@@ -81,12 +81,12 @@ def verdict(rows: list[Row]) -> tuple[bool, str]:
     return False, f"{len(bad)} of {len(rows)} services need attention: {names}"
 
 
-def as_json_text(stack: Stack, rows: list[Row]) -> str:
+def as_json_text(stack: Stack, rows: list[Row], interrupted: str = "") -> str:
     ok, line = verdict(rows)
     return json.dumps(
         {
-            "ok": ok,
-            "verdict": line,
+            "ok": ok and not interrupted,
+            "verdict": interrupted or line,
             "project": stack.d.project,
             "services": [asdict(r) | {"ok": r.ok} for r in rows],
         },
@@ -100,10 +100,27 @@ def run(stack: Stack, as_json: bool = False) -> bool:
 
     stack.require_rendered()
     rows = collect(stack)
+    interrupted = interrupted_update(stack)
     if as_json:
-        ui.plain(as_json_text(stack, rows))
-        return verdict(rows)[0]
-    return show(stack, rows)
+        ui.plain(as_json_text(stack, rows, interrupted))
+        return verdict(rows)[0] and not interrupted
+    if interrupted:
+        ui.warn(interrupted)
+    return show(stack, rows) and not interrupted
+
+
+def interrupted_update(stack: Stack) -> str:
+    """The exact command that finishes an update that was cut short, or ''."""
+    from . import state
+
+    pending = state.read(stack.d.root).pending
+    if not pending:
+        return ""
+    return (
+        f"an update from {pending.get('from')} to {pending.get('to')} was interrupted: run "
+        f"`inv update --tag {pending.get('from')}` to go back, or `inv update --tag "
+        f"{pending.get('to')}` to try again"
+    )
 
 
 def show(stack: Stack, rows: list[Row]) -> bool:

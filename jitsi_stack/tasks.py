@@ -29,6 +29,10 @@ def operator_errors(fn):
             return fn(*args, **kwargs)
         except StackError as err:
             raise Exit(code=ui.report(err)) from None
+        except OSError as err:  # anything the modules did not turn into one line
+            from .files import os_error
+
+            raise Exit(code=ui.report(os_error(err.filename or "a file", err, "use"))) from None
         except KeyboardInterrupt:
             ui.error("interrupted: run the command again to finish (`inv status` shows the state)")
             raise Exit(code=130) from None

@@ -120,7 +120,7 @@ RAW_BOOLEAN_VARS = frozenset(
 
 # Names the Deployment derives; the value says where they come from.
 DERIVED = {
-    "CONFIG": "(fixed: ./jitsi-meet)",
+    "CONFIG": "(always ./jitsi-meet)",
     "XMPP_BOSH_URL_BASE": "(derived from XMPP_SERVER)",
     "JICOFO_ENABLE_HEALTH_CHECKS": "(always on: the jicofo healthcheck and smoke read it)",
     "JICOFO_ENABLE_REST": "(always on: jicofo's health and stats endpoints live there)",
@@ -129,8 +129,19 @@ DERIVED = {
     "WHITEBOARD_COLLAB_SERVER_PUBLIC_URL": "(derived from public_url)",
 }
 
+# name -> the setting to use instead, or "(why it is not set by hand)"
 MANAGED: dict[str, str] = {
     **{field.upstream: key for key, field in FIELDS.items() if field.upstream},
     **DERIVED,
-    **dict.fromkeys(SECRET_NAMES, "(generated secret)"),
+    **dict.fromkeys(
+        SECRET_NAMES, "(a generated internal password: `inv rotate-secrets` replaces it)"
+    ),
 }
+
+
+def managed_fix(name: str) -> str:
+    """What to do instead of setting a managed variable by hand."""
+    target = MANAGED[name]
+    if target.startswith("("):
+        return f"set by jitsi-stack {target}: remove it"
+    return f"managed by jitsi-stack: set {target} instead"

@@ -133,6 +133,8 @@ SHOW_LIMIT = 60
 
 def show(value: object, limit: int = SHOW_LIMIT) -> str:
     """repr() of a value for a one-line message: control characters escaped, length capped."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 5] + "...'" if text[:1] in "'\"" else text[: limit - 3] + "..."
