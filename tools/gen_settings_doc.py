@@ -15,7 +15,12 @@ sys.path.insert(0, str(ROOT))
 
 from jitsi_stack.deployment import FLOWING  # noqa: E402
 from jitsi_stack.schema import FIELDS  # noqa: E402
-from jitsi_stack.upstream import MANAGED, REMOVED  # noqa: E402
+from jitsi_stack.upstream import (  # noqa: E402
+    LUA_STRING_VARS,
+    MANAGED,
+    RAW_BOOLEAN_VARS,
+    REMOVED,
+)
 
 TARGET = ROOT / "docs" / "settings.md"
 
@@ -54,6 +59,12 @@ def _value(value) -> str:
     return f"`{value}`"
 
 
+def _instead(target: str) -> str:
+    if target.startswith("("):
+        return "set by jitsi-stack: " + target[1:-1].replace("`", "")
+    return f"`{target}`"
+
+
 def build() -> str:
     lines = [HEADER, "| Setting | Default | Upstream variable | Meaning |", "|---|---|---|---|"]
     for key, spec in FIELDS.items():
@@ -74,7 +85,12 @@ def build() -> str:
         "",
         "Any of the 472 variables of docker-jitsi-meet (stable-11146) can be set under `env:`;",
         "each is given only to the containers whose upstream service reads it. `true`/`false`",
-        "become `1`/`0`. Names jitsi-stack derives from the settings above are refused with",
+        "become `1`/`0`, except where upstream pastes the value raw into a file that only "
+        "takes `true`/`false` (" + ", ".join(f"`{n}`" for n in sorted(RAW_BOOLEAN_VARS)) + "). "
+        "Values prosody pastes into its Lua config ("
+        + ", ".join(f"`{n}`" for n in sorted(LUA_STRING_VARS))
+        + ") may not contain a double quote or a backslash. Names jitsi-stack derives from the "
+        "settings above are refused with",
         "the setting to use instead. The variables "
         + ", ".join(f"`{n}`" for n in FLOWING)
         + " may be set: jitsi-stack reads them back, so the checks, the healthchecks and "
@@ -82,7 +98,7 @@ def build() -> str:
         "",
         "| Variable | Set instead |",
         "|---|---|",
-        *[f"| `{name}` | `{key}` |" for name, key in sorted(MANAGED.items())],
+        *[f"| `{name}` | {_instead(key)} |" for name, key in sorted(MANAGED.items())],
         "",
         "Removed or misspelt upstream variables are refused with the replacement:",
         "",
