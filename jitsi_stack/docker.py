@@ -72,6 +72,54 @@ class Runner:
             raise failure(result, what or " ".join(argv[:3]))
         return result
 
+    def stream(
+        self,
+        argv: Iterable[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        mask=lambda line: line,
+        what: str = "",
+    ) -> Result:
+        """Run argv and copy its output to stdout line by line through `mask` (container
+        logs may hold anything: no secret reaches the terminal). Ctrl-C stops it."""
+        import sys
+
+        argv = tuple(argv)
+        self.log.append(argv)
+        if self.dry or self.echo:
+            self.announce(shlex.join(argv))
+        if self.dry:
+            return Result(argv, 0)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=dict(env) if env is not None else None,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except FileNotFoundError as exc:
+            raise DockerNotInstalled(NOT_INSTALLED, argv=argv) from exc
+        tail: list[str] = []
+        try:
+            for line in proc.stdout:
+                sys.stdout.write(mask(line))
+                sys.stdout.flush()
+                tail = [*tail[-20:], line]
+        except KeyboardInterrupt:
+            proc.terminate()
+        code = proc.wait()
+        result = Result(argv, code, "", "".join(tail))
+        if code not in (0, -15):  # -15: our own terminate after Ctrl-C
+            err = failure(result, what or " ".join(argv[:3]))
+            err.stderr = mask(err.stderr)
+            err.detail = err.stderr
+            raise err
+        return result
+
     def execute(
         self,
         argv: tuple[str, ...],
@@ -165,6 +213,12 @@ class Compose:
             env=self.child_env(),
             check=check,
             what=f"docker compose {args[0]}" if args else "docker compose",
+        )
+
+    def stream(self, *args: str, mask=lambda line: line) -> Result:
+        """`docker compose ARGS` with its output masked line by line (logs)."""
+        return self.runner.stream(
+            self.argv(*args), env=self.child_env(), mask=mask, what=f"docker compose {args[0]}"
         )
 
     def ps(self) -> list[Container]:

@@ -216,7 +216,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
     if since:
         args += ["--since", since]
     args += resolve_targets(stack, split_targets(targets or "jitsi"))
-    stack.compose.run(*args, capture=False)
+    stack.compose.stream(*args, mask=stack.mask)
 
 
 @task(name="status", help={"json": "Machine-readable output"})

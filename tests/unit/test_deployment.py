@@ -57,7 +57,10 @@ def test_derived_domains_follow_env_and_smoke_expects_them(root):
     ("text", "words"),
     [
         ("env:\n  JICOFO_ENABLE_REST: 0\n", "env.JICOFO_ENABLE_REST: set by jitsi-stack"),
-        ("env:\n  JICOFO_ENABLE_HEALTH_CHECKS: 0\n", "env.JICOFO_ENABLE_HEALTH_CHECKS: set by jitsi-stack"),
+        (
+            "env:\n  JICOFO_ENABLE_HEALTH_CHECKS: 0\n",
+            "env.JICOFO_ENABLE_HEALTH_CHECKS: set by jitsi-stack",
+        ),
         ("env:\n  XMPP_BOSH_URL_BASE: http://x:5280\n", "derived from XMPP_SERVER"),
         (
             "env:\n  XMPP_MUC_DOMAIN: not a domain\n",
