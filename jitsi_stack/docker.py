@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Runner:
     dry: bool = False
     echo: bool = False
     log: list[tuple[str, ...]] = field(default_factory=list)  # every command asked for
+    _running: set = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_context(cls, c) -> Runner:
@@ -129,27 +132,53 @@ class Runner:
         env: Mapping[str, str] | None,
         what: str,
     ) -> Result:
+        pipe = subprocess.PIPE if capture else None
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
-                capture_output=capture,
+                stdout=pipe,
+                stderr=pipe,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
-                timeout=timeout,
                 env=dict(env) if env is not None else None,
                 stdin=subprocess.DEVNULL if capture else None,
-                check=False,
             )
         except FileNotFoundError as exc:
             raise DockerNotInstalled(NOT_INSTALLED, argv=argv) from exc
+        with self._lock:
+            self._running.add(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
             raise DockerTimeout(
                 f"{what or argv[0]} did not answer within {timeout:.0f}s: check that the Docker "
                 "daemon is responsive (docker info) and re-run",
                 argv=argv,
             ) from exc
-        return Result(argv, proc.returncode, proc.stdout or "", proc.stderr or "")
+        except BaseException:  # Ctrl-C in this thread: the command stops with us
+            proc.terminate()
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        return Result(argv, proc.returncode, out or "", err or "")
+
+    def stop_all(self) -> None:
+        """Stop every command still running (from other threads) when the task is cut
+        short: Ctrl-C stops `docker compose up` too, as in a terminal."""
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def failure(result: Result, what: str) -> DockerError:

@@ -299,6 +299,10 @@ def up(
         wait_healthy(
             stack, expected, timeout or stack.d.health_timeout, busy=worker, failed=up_failed
         )
+    except KeyboardInterrupt:
+        runner.stop_all()  # `docker compose up` stops with us, as in a terminal
+        worker.join(timeout=30)
+        raise
     except StackError:
         worker.join(timeout=5)
         if outcome.get("up") is not None:

@@ -118,7 +118,7 @@ def interrupted_update(stack: Stack) -> str:
         return ""
     return (
         f"an update from {pending.get('from')} to {pending.get('to')} was interrupted: run "
-        f"`inv update --tag {pending.get('from')}` to go back, or `inv update --tag "
+        f"`inv update --rollback` to return to {pending.get('from')}, or `inv update --tag "
         f"{pending.get('to')}` to try again"
     )
 

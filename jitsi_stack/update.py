@@ -61,6 +61,18 @@ def update(
     if runner.dry:
         ui.info(f"dry run: would switch {current} -> {target}, pull, recreate and wait for health")
         return f"dry run: nothing changed ({current} -> {target})"
+    if target == current and not rollback:
+        # Same tag: pull newer images for it (a registry may have re-pushed the tag) before
+        # anything is recorded; a failed pull changes nothing.
+        from . import apply
+
+        report_render(apply.apply(stack.d))
+        try:
+            stack.compose.run("pull", *stack.d.names, capture=False)
+        except StackError as err:
+            raise StackError(
+                f"pulling {current} failed, nothing changed: {str(err).splitlines()[0]}"
+            ) from None
     rendered = (root / paths.COMPOSE_FILE).exists()
     containers = stack.compose.ps() if rendered else []
     recorded.previous = {
@@ -73,16 +85,9 @@ def update(
     _choose(root, target)
     ui.info(f"updating {current} -> {target}" if target != current else f"refreshing {current}")
     try:
-        fresh = Stack.load(root, runner)
-        if target == current and not rollback:
-            # Same tag: pull newer images for it (a registry may have re-pushed the tag).
-            from . import apply
-
-            report_render(apply.apply(fresh.d))
-            fresh.compose.run("pull", *fresh.d.names, capture=False)
-        up(fresh, [])
+        up(Stack.load(root, runner), [])
     except (StackError, KeyboardInterrupt) as err:
-        if rollback:
+        if rollback or target == current:  # nothing else to go back to
             _finish(root)
             raise
         reason = "interrupted (Ctrl-C)" if isinstance(err, KeyboardInterrupt) else str(err)
