@@ -312,6 +312,21 @@ def _auth(s, errors, strict) -> None:
                 "auth.jwt.app_secret: required when auth.type is jwt: set the shared "
                 "secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)"
             )
+        elif s["auth.jwt.app_secret"].strip("\"'") in (
+            "0",
+            "f",
+            "F",
+            "false",
+            "False",
+            "FALSE",
+            "",
+        ):
+            # jitsi-meet.cfg.lua:4 renders app_secret only when `JWT_APP_SECRET | toBool`:
+            # tpl's toBool reads these as false, and token auth is then switched off.
+            errors.append(
+                "auth.jwt.app_secret: upstream reads this value as false and drops the "
+                "secret (token auth off): choose a long random secret"
+            )
         elif strict and len(s["auth.jwt.app_secret"]) < 16:
             errors.append(
                 "auth.jwt.app_secret: shorter than 16 characters: use a long random secret"

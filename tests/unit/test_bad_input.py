@@ -218,6 +218,8 @@ CASES = [
         "jwt-no-id", "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_secret: " + SECRET + "\n"
     ),
     Case("jwt-no-secret", "auth: {enabled: true, type: jwt, jwt: {app_id: cc}}\n"),
+    Case("jwt-false", JWT.format("'false'")),
+    Case("jwt-zero", JWT.format("'0'")),
     Case("jwt-quote", JWT.format("'a\"" + SECRET + "'")),
     Case("jwt-backslash", JWT.format("'a\\" + SECRET + "'")),
     Case(
@@ -501,6 +503,8 @@ EXPECTED: dict[str, str] = {
     "auth-type": "error: auth.type: unknown value 'kerberos': use one of internal, jwt, ldap, matrix",
     "jwt-no-id": "error: auth.jwt.app_id: required when auth.type is jwt: set the app id",
     "jwt-no-secret": "error: auth.jwt.app_secret: required when auth.type is jwt: set the shared secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)",
+    "jwt-false": "error: auth.jwt.app_secret: upstream reads this value as false and drops the secret (token auth off): choose a long random secret",
+    "jwt-zero": "error: auth.jwt.app_secret: upstream reads this value as false and drops the secret (token auth off): choose a long random secret",
     "jwt-quote": 'error: auth.jwt.app_secret: contains ", which prosody\'s config (a Lua string) cannot hold: choose a value without "',
     "jwt-backslash": "error: auth.jwt.app_secret: contains \\, which prosody's config (a Lua string) cannot hold: choose a value without \\",
     "jwt-issuer-quote": 'error: auth.jwt.accepted_issuers: contains ", which prosody\'s config (a Lua string) cannot hold: choose a value without "',
