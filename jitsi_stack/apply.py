@@ -55,11 +55,15 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
         json.dumps(_plain(d), sort_keys=True, default=str),
         json.dumps(values, sort_keys=True),
     ]
+    if d.certificate is not None:  # its files are copied: their bytes are inputs too
+        for path in (d.certificate.cert, d.certificate.key):
+            parts.append(files.sha256(path.read_bytes()) if path.is_file() else "-")
     for name in (
         "_compose.j2",
         "docker-compose.yml.j2",
         "jitsi-meet/.env.j2",
         "jitsi-meet/web/custom-config.js.j2",
+        "jitsi-meet/coturn/turnserver.conf.j2",
     ):
         parts.append(templates.joinpath(name).read_text("utf-8"))
     return files.sha256("\x00".join(parts))
@@ -84,7 +88,7 @@ def _unchanged(root: Path, manifest: files.Manifest, key: str) -> bool:
     """The last complete render had these inputs and every file is as it wrote it."""
     if not manifest.inputs or manifest.inputs != key or manifest.pending:
         return False
-    for rel, _, _ in render.OUTPUTS:
+    for rel in manifest.outputs or [rel for rel, _, _ in render.OUTPUTS]:
         data = None if files.is_link(root, rel) else files.read_bytes(root, rel)
         if data is None or files.sha256(data) != manifest.files.get(rel):
             return False
@@ -122,6 +126,13 @@ def _states(root: Path, outputs, manifest: files.Manifest) -> list[FileState]:
         ours = digest is not None and manifest.ours(out.path, digest)
         states.append(FileState(out, current, ours))
     return states
+
+
+def _diff(st: FileState, hidden) -> str:
+    """The diff of one generated file; a private key's content is never shown."""
+    if st.output.secret_file:
+        return f"--- {st.output.path}: a private key that differs from the settings (not shown)\n"
+    return diff(st.output.path, st.current, st.output.text, hidden)
 
 
 def diff(path: str, current: str | None, new: str, hidden) -> str:
@@ -209,7 +220,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     dry: say what would be written and write nothing (no secret is generated either)."""
     root = d.root
     stored = secret_store.read(root)
-    values, missing = secret_store.complete(stored)
+    values, missing = secret_store.complete(stored, d.generated_secrets)
     manifest = files.read_manifest(root)
     front = _frontend(d)
     key = inputs_key(d, values)
@@ -226,7 +237,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
         for st in states:
             if st.changed:
                 report.stale.append(st.output.path)
-                report.diff += diff(st.output.path, st.current, st.output.text, the_plan.hidden)
+                report.diff += _diff(st, the_plan.hidden)
         if front and front[1] != front[2]:
             report.stale.append(str(front[0]))
             report.diff += diff(
@@ -254,9 +265,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     link = root / paths.ROOT_ENV
     foreign_env = (link.exists() or link.is_symlink()) and not link_ok
     if (conflicts or foreign_env) and not force:
-        detail = "".join(
-            diff(st.output.path, st.current, st.output.text, the_plan.hidden) for st in conflicts
-        )
+        detail = "".join(_diff(st, the_plan.hidden) for st in conflicts)
         names = [st.output.path for st in conflicts] + ([paths.ROOT_ENV] if foreign_env else [])
         raise StackError(
             f"hand edits in {', '.join(names)}: move the change into jitsi-stack.yml "
@@ -290,14 +299,16 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     for st in states:
         out = st.output
         if st.changed:
-            files.write_atomic(root, out.path, out.text, out.mode)
+            files.write_atomic(root, out.path, out.text, out.mode, out.owner)
         else:
             os.chmod(root / out.path, out.mode, follow_symlinks=False)
     if not link_ok:
         _link_root_env(root)
     if front and front[1] != front[2]:
         _write_frontend(front[0], front[2], front[1])
-    done = files.Manifest({**manifest.files, **new}, {}, key, list(the_plan.tree))
+    done = files.Manifest(
+        {**manifest.files, **new}, {}, key, list(the_plan.tree), [o.path for o in the_plan.outputs]
+    )
     if done != manifest:
         files.write_manifest(root, done)
     return report
@@ -347,7 +358,8 @@ def _link_root_env(root: Path) -> None:
 def check_tree(d: Deployment) -> None:
     """Refuse, before anything changes, a managed directory that is a link or not a
     directory (StackError naming it); missing ones are fine (they are created later)."""
-    the_plan = render.plan(d, secret_store.complete(secret_store.read(d.root))[0])
+    stored = secret_store.read(d.root)
+    the_plan = render.plan(d, secret_store.complete(stored, d.generated_secrets)[0])
     for rel in (paths.STATE_DIR, paths.CONFIG_DIR, *the_plan.tree):
         try:
             with files.open_dir(d.root, rel, create=False):

@@ -23,14 +23,23 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from . import paths
+from .environment import (  # noqa: F401 - flag and passthrough_value are used by callers
+    Domains,
+    dotenv_values,
+    flag,
+    passthrough_value,
+    tpl_bool,
+    turn_host,
+)
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
-from .upstream import RAW_BOOLEAN_VARS, SECRET_NAMES, services_reading
+from .upstream import SECRET_NAMES, services_reading
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")
 OPTIONAL = ("jibri", "jigasi", "transcriber", "etherpad", "whiteboard")
+# coturn is switched on by turn.enabled (with turn.server: bundled), not under services:.
 SERVICE_PREFIX = "jitsi-"  # compose service names: jitsi-web, jitsi-prosody, ...
 # The transcriber is jigasi in transcriber mode, from the jigasi image (transcriber.yml).
 JITSI_IMAGE = {"transcriber": "jigasi"}
@@ -59,6 +68,7 @@ NETWORKS = {
     "transcriber": ("internal",),
     "etherpad": ("platform",),
     "whiteboard": ("platform",),
+    "coturn": ("platform", "internal"),  # relays to the bridge and to the platform's peers
 }
 INTERNAL_KEY = "jitsi-internal"  # the compose key of Jitsi's own network
 # Variables whose `env:` value changes a fact derived here.
@@ -117,23 +127,6 @@ class Service:
 
 
 @dataclass(frozen=True)
-class Domains:
-    xmpp: str
-    auth: str
-    muc: str
-    internal_muc: str
-    guest: str
-    hidden: str
-    server: str  # prosody's network alias, XMPP_SERVER
-    etherpad: str
-    whiteboard: str
-
-    @property
-    def bosh_base(self) -> str:
-        return f"http://{self.server}:5280"
-
-
-@dataclass(frozen=True)
 class Urls:
     public: str  # public_url without a trailing slash
     scheme: str
@@ -142,6 +135,36 @@ class Urls:
     hostport: str  # host[:port] as a browser shows it (NEXT_PUBLIC_JITSI_DOMAIN)
     bosh: str  # what config.js must give the browser, before the path
     websocket: str  # '' when the XMPP websocket is off
+
+
+@dataclass(frozen=True)
+class Turn:
+    """TURN as the clients get it (prosody hands out credentials) and, bundled, as coturn
+    serves it."""
+
+    enabled: bool = False
+    bundled: bool = False  # a coturn container of this stack
+    host: str = ""  # the name clients dial
+    port: int = 3478  # STUN, TURN over UDP and TCP
+    tls_port: int = 5349  # TURN over TLS (turns:)
+    transports: tuple[str, ...] = ()
+    tls: bool = False
+    relay_min: int = 0
+    relay_max: int = 0
+    udp_for_bridge: bool = False  # config.useTurnUdp
+    ttl: int = 86400
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The site's own certificate: where the operator keeps it, where the images read it."""
+
+    cert: Path
+    key: Path
+    web_cert: str = f"{paths.CONFIG_DIR}/web/keys/cert.crt"  # upstream: /config/keys
+    web_key: str = f"{paths.CONFIG_DIR}/web/keys/cert.key"
+    turn_cert: str = f"{paths.CONFIG_DIR}/coturn/cert.crt"  # a copy coturn (nobody) can read
+    turn_key: str = f"{paths.CONFIG_DIR}/coturn/cert.key"
 
 
 @dataclass(frozen=True)
@@ -166,6 +189,13 @@ class Deployment:
     frontend_file: Path | None
     env: Mapping[str, str | None] = field(repr=False)  # jitsi-meet/.env; None = a secret
     hidden_settings: frozenset[str] = field(repr=False, default=frozenset())
+    turn: Turn = Turn()
+    certificate: Certificate | None = None
+
+    @property
+    def generated_secrets(self) -> tuple[str, ...]:
+        """Secrets beyond the six internal passwords that this deployment needs generated."""
+        return tuple(n for n, v in self.env.items() if v is None and n not in SECRET_NAMES)
 
     # -- lookups ------------------------------------------------------------------
 
@@ -205,7 +235,7 @@ class Deployment:
     def compose_files(self) -> tuple[Path, ...]:
         return (self.root / paths.COMPOSE_FILE, *self.extra_files)
 
-    def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:
+    def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:  # noqa: D102
         """Every variable of jitsi-meet/.env, secrets filled in."""
         return {k: (secrets[k] if v is None else v) for k, v in self.env.items()}
 
@@ -215,26 +245,6 @@ class Deployment:
 
 
 # -- building -----------------------------------------------------------------------
-
-
-def flag(value: bool) -> str:
-    return "1" if value else "0"
-
-
-def passthrough_value(value, name: str = "") -> str:
-    """An `env:` value as upstream reads it: true/false become 1/0, except where upstream
-    pastes the value raw into a file that only takes true/false."""
-    if isinstance(value, bool):
-        return ("true" if value else "false") if name in RAW_BOOLEAN_VARS else flag(value)
-    return str(value)
-
-
-def tpl_bool(value: str | None, default: bool) -> bool:
-    """A variable as upstream's templates read it (tpl's toBool: Go's ParseBool, else
-    any other non-empty text is true)."""
-    if value is None or value == "":
-        return default
-    return value not in ("0", "f", "F", "false", "False", "FALSE")
 
 
 def _domains(s: Settings, env: Mapping[str, str]) -> Domains:
@@ -272,90 +282,19 @@ def _urls(public_url: str, websocket: bool) -> Urls:
     )
 
 
-def _dotenv(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | None]:
-    """jitsi-meet/.env in a stable order; a setting's upstream name comes from the schema."""
-    env: dict[str, str | None] = {}
-
-    def put(key: str, value=None) -> None:
-        value = s[key] if value is None else value
-        if isinstance(value, bool):
-            value = flag(value)
-        elif isinstance(value, list):
-            value = ",".join(value)
-        env[FIELDS[key].upstream] = str(value)
-
-    env["CONFIG"] = f"./{paths.CONFIG_DIR}"
-    for key in ("ports.http", "ports.https", "ports.jvb_colibri", "ports.jicofo_rest"):
-        put(key)
-    for key in ("images.repository", "images.tag", "restart_policy", "timezone"):
-        put(key)
-    put("public_url", s["public_url"].rstrip("/"))
-    put("xmpp.domain")
-    env["XMPP_AUTH_DOMAIN"] = dom.auth
-    env["XMPP_MUC_DOMAIN"] = dom.muc
-    env["XMPP_INTERNAL_MUC_DOMAIN"] = dom.internal_muc
-    env["XMPP_GUEST_DOMAIN"] = dom.guest
-    env["XMPP_HIDDEN_DOMAIN"] = dom.hidden
-    env["XMPP_SERVER"] = dom.server
-    env["XMPP_BOSH_URL_BASE"] = dom.bosh_base
-    env["ENABLE_XMPP_WEBSOCKET"] = "1"
-    put("https.enabled", not s["https.enabled"])  # upstream's DISABLE_HTTPS
-    put("https.http_redirect")
-    put("https.letsencrypt.enabled")
-    put("auth.enabled")
-    put("auth.guests")
-    put("auth.type")
-    for key in ("recording", "transcriptions", "welcome_page", "lobby", "prejoin_page"):
-        put(f"features.{key}")
-    # Upstream leaves jicofo's health route off; our healthcheck and smoke need it.
-    env["JICOFO_ENABLE_HEALTH_CHECKS"] = "1"
-    # Binds jicofo's REST API to the container network; the host side is 127.0.0.1 only.
-    env["JICOFO_ENABLE_REST"] = "1"
-    put("ports.jvb_media")
-    if s["https.letsencrypt.enabled"]:
-        for key in ("domain", "email", "staging"):
-            put(f"https.letsencrypt.{key}")
-    if s["jvb.advertise_ips"]:
-        put("jvb.advertise_ips")
-    auth = s["auth.type"] if s["auth.enabled"] else ""
-    if auth == "jwt":
-        put("auth.jwt.app_id")
-        put("auth.jwt.app_secret")
-        for key in ("accepted_issuers", "accepted_audiences"):
-            if s[f"auth.jwt.{key}"]:
-                put(f"auth.jwt.{key}")
-    elif auth in ("ldap", "matrix"):
-        for key in FIELDS:
-            if key.startswith(f"auth.{auth}."):
-                put(key)
-    if "jigasi" in on:
-        for key in ("uri", "password", "server", "port", "transport"):
-            put(f"sip.{key}")
-        put("ports.jigasi_min")
-        put("ports.jigasi_max")
-    if "etherpad" in on:
-        env["ETHERPAD_URL_BASE"] = f"http://{dom.etherpad}:9001"
-    if "whiteboard" in on:
-        env["WHITEBOARD_COLLAB_SERVER_URL_BASE"] = f"http://{dom.whiteboard}"
-        env["WHITEBOARD_COLLAB_SERVER_PUBLIC_URL"] = s["public_url"].rstrip("/")
-    for name in SECRET_NAMES:
-        env[name] = None  # filled by Deployment.dotenv
-    for name in sorted(s["env"]):
-        env[name] = passthrough_value(s["env"][name], name)
-    return env
-
-
 def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list[str]):
     prefix = s["container_prefix"]
 
     def image(key: str) -> str:
-        if key in ("etherpad", "whiteboard"):
+        if key in ("etherpad", "whiteboard", "coturn"):
             return s[f"images.{key}"]
         return f"{s['images.repository']}/{JITSI_IMAGE.get(key, key)}:{s['images.tag']}"
 
     def names_for(key: str) -> tuple[str, ...]:
         if key in ("etherpad", "whiteboard"):  # third-party images: only literal variables
             return ()
+        if key == "coturn":  # the shared secret, expanded by coturn's entrypoint
+            return ("TURN_CREDENTIALS",)
         return tuple(sorted(n for n in env if key in services_reading(n)))
 
     web_ports = [Port("ports.http", s["ports.http"], 8000)]
@@ -389,6 +328,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
             "depends_on": ((f"{SERVICE_PREFIX}web", "service_started"),),
             "aliases": (dom.whiteboard,),
         },
+        "coturn": {"ports": _coturn_ports(s)},
     }
     return tuple(
         Service(
@@ -408,12 +348,27 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
     )
 
 
+def _coturn_ports(s: Settings) -> list[Port]:
+    """STUN/TURN on UDP and TCP, TLS, and the relay range 1:1 (coturn's external-ip
+    rewrites only the address, so peers off the host need the same ports)."""
+    if not s["turn.enabled"]:
+        return []
+    port, low, high = s["turn.port"], s["turn.relay_min"], s["turn.relay_max"]
+    ports = [Port("turn.port", port, port, "udp"), Port("turn.port", port, port, "tcp")]
+    if s["turn.tls"]:
+        ports.append(Port("turn.tls_port", s["turn.tls_port"], s["turn.tls_port"], "tcp"))
+    ports.append(Port("turn.relay_min", low, low, "udp", count=max(1, high - low + 1)))
+    return ports
+
+
 def build(s: Settings) -> Deployment:
     """The Deployment of validated settings (rules.check has passed)."""
     passthrough = {k: passthrough_value(v, k) for k, v in s["env"].items()}
     on = [*CORE, *(k for k in OPTIONAL if s[f"services.{k}"])]
+    if s["turn.enabled"] and s["turn.server"] == "bundled":
+        on.append("coturn")
     dom = _domains(s, passthrough)
-    env = _dotenv(s, dom, set(on))
+    env = dotenv_values(s, dom, set(on))
     websocket = tpl_bool(passthrough.get("ENABLE_XMPP_WEBSOCKET"), True)
     # Guests log in anonymously on the guest domain when auth is on, else on the main one.
     guest_domain = dom.guest if s["auth.guests"] else None
@@ -442,6 +397,34 @@ def build(s: Settings) -> Deployment:
         frontend_file=_under(s.root, front) if front else None,
         env=MappingProxyType(env),
         hidden_settings=frozenset(hidden),
+        turn=_turn(s),
+        certificate=(
+            Certificate(
+                _under(s.root, s["https.certificate.cert"]),
+                _under(s.root, s["https.certificate.key"]),
+            )
+            if s["https.certificate.cert"]
+            else None
+        ),
+    )
+
+
+def _turn(s: Settings) -> Turn:
+    if not s["turn.enabled"]:
+        return Turn()
+    bundled = s["turn.server"] == "bundled"
+    return Turn(
+        enabled=True,
+        bundled=bundled,
+        host=turn_host(s),
+        port=s["turn.port"],
+        tls_port=s["turn.tls_port"],
+        transports=tuple(s["turn.transports"]),
+        tls=s["turn.tls"],
+        relay_min=s["turn.relay_min"] if bundled else 0,
+        relay_max=s["turn.relay_max"] if bundled else 0,
+        udp_for_bridge=s["turn.udp_for_bridge"],
+        ttl=s["turn.ttl"],
     )
 
 

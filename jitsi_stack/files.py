@@ -96,8 +96,11 @@ def open_dir(root: Path, rel: str, *, create: bool = True, mode: int = 0o755) ->
         os.close(fd)
 
 
-def write_atomic(root: Path, rel: str, data: str | bytes, mode: int = 0o644) -> None:
-    """Replace root/rel with data (a link at rel is replaced, never written through)."""
+def write_atomic(
+    root: Path, rel: str, data: str | bytes, mode: int = 0o644, owner: int | None = None
+) -> None:
+    """Replace root/rel with data (a link at rel is replaced, never written through).
+    owner: the uid and gid the file gets when we run as root."""
     body = data.encode("utf-8") if isinstance(data, str) else data
     parent, name = os.path.split(rel)
     with open_dir(
@@ -116,6 +119,8 @@ def write_atomic(root: Path, rel: str, data: str | bytes, mode: int = 0o644) -> 
         try:
             try:
                 os.fchmod(fd, mode)
+                if owner is not None and os.geteuid() == 0:
+                    os.fchown(fd, owner, owner)
                 view = memoryview(body)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -184,6 +189,7 @@ class Manifest:
     pending: dict[str, str] = field(default_factory=dict)
     inputs: str = ""
     tree: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # the files of that render
 
     def ours(self, rel: str, digest: str) -> bool:
         return digest in (self.files.get(rel), self.pending.get(rel))
@@ -210,6 +216,8 @@ def read_manifest(root: Path) -> Manifest:
         or not _hashes(data.get("pending", {}))
         or not isinstance(data.get("inputs", ""), str)
         or not isinstance(data.get("tree", []), list)
+        or not isinstance(data.get("outputs", []), list)
+        or not all(isinstance(o, str) and ".." not in o for o in data.get("outputs", []))
         or not all(
             isinstance(t, str) and t.startswith(f"{paths.CONFIG_DIR}/") and ".." not in t
             for t in data.get("tree", [])
@@ -217,7 +225,11 @@ def read_manifest(root: Path) -> Manifest:
     ):
         raise StackError(f'{paths.MANIFEST}: must be {{"files": {{path: sha256}}, ...}}: {fix}')
     return Manifest(
-        data["files"], data.get("pending", {}), data.get("inputs", ""), data.get("tree", [])
+        data["files"],
+        data.get("pending", {}),
+        data.get("inputs", ""),
+        data.get("tree", []),
+        data.get("outputs", []),
     )
 
 
@@ -228,4 +240,5 @@ def write_manifest(root: Path, manifest: Manifest) -> None:
     if manifest.inputs:
         body["inputs"] = manifest.inputs
         body["tree"] = list(manifest.tree)
+        body["outputs"] = list(manifest.outputs)
     write_atomic(root, paths.MANIFEST, json.dumps(body, indent=2) + "\n", mode=0o600)

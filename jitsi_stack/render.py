@@ -73,10 +73,12 @@ def environment() -> jinja2.Environment:
 
 @dataclass(frozen=True)
 class Output:
-    path: str  # relative to the project root, and the template's path + ".j2"
+    path: str  # relative to the project root (a template's path is this + ".j2")
     text: str
     mode: int
     may_hold_secrets: bool = False
+    owner: int | None = None  # uid (and gid) the file must belong to, when run as root
+    secret_file: bool = False  # a private key: never shown, not even masked
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,78 @@ def _render(name: str, context: dict) -> str:
     return text.rstrip("\n") + "\n"
 
 
+COTURN_CONF = f"{paths.CONFIG_DIR}/coturn/turnserver.conf"
+NOBODY = 65534  # the official coturn image runs as nobody:nogroup
+CONTAINER_UID = 1000  # the Jitsi images run as this user
+
+
 def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
-    context = {"d": d, "dotenv": d.dotenv(secrets), "config_dir": paths.CONFIG_DIR}
-    outputs = tuple(
+    context = {
+        "d": d,
+        "dotenv": d.dotenv(secrets),
+        "config_dir": paths.CONFIG_DIR,
+        "turn_external": _public_ips(d),
+    }
+    outputs = [
         Output(path, _render(f"{path}.j2", context), mode, holds) for path, mode, holds in OUTPUTS
-    )
+    ]
+    if d.turn.bundled:
+        outputs.append(Output(COTURN_CONF, _render(f"{COTURN_CONF}.j2", context), 0o644))
+    outputs += _certificates(d)
     hidden = frozenset(d.hidden(secrets))
     for out in outputs:
         if not out.may_hold_secrets and any(value in out.text for value in hidden):
             raise StackError(f"a secret would be written to {out.path}: report this bug")
-    return Plan(outputs, mounted_dirs(outputs[0].text), hidden)
+    return Plan(tuple(outputs), mounted_dirs(outputs[0].text), hidden)
+
+
+def _public_ips(d: Deployment) -> list[str]:
+    """The bridge's advertised public addresses: coturn's external-ip."""
+    import ipaddress
+
+    from .validators import is_public_ip
+
+    found = []
+    for item in d.advertise_ips:
+        try:
+            ip = ipaddress.ip_address(item.partition("#")[0])
+        except ValueError:
+            continue
+        if is_public_ip(ip):
+            found.append(str(ip))
+    return found
+
+
+def _certificates(d: Deployment) -> list[Output]:
+    """The site's certificate and key where the web image reads them, and a copy coturn
+    (running as nobody) can read for TURN over TLS."""
+    cert = d.certificate
+    if cert is None:
+        return []
+    try:
+        crt = cert.cert.read_text(encoding="ascii")
+        key = cert.key.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackError(f"https.certificate: cannot read {exc}: fix the path") from None
+    out = [
+        Output(cert.web_cert, crt, 0o644, owner=CONTAINER_UID),
+        Output(
+            cert.web_key,
+            key,
+            0o600,
+            may_hold_secrets=True,
+            owner=CONTAINER_UID,
+            secret_file=True,
+        ),
+    ]
+    if d.turn.bundled and d.turn.tls:
+        out += [
+            Output(cert.turn_cert, crt, 0o644, owner=NOBODY),
+            Output(
+                cert.turn_key, key, 0o400, may_hold_secrets=True, owner=NOBODY, secret_file=True
+            ),
+        ]
+    return out
 
 
 def mounted_dirs(compose_text: str) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ from .safefs import safe_remove
 from .stack import Stack
 
 DESCRIPTION = [
-    "generate six new internal passwords (the old ones are kept in .jitsi-stack/backups/)",
+    "generate six new internal passwords, and new JWT and TURN secrets where jitsi-stack "
+    "generated them (the old ones are kept in .jitsi-stack/backups/)",
     "remove prosody's internal accounts (focus, jvb, ...) so prosody creates them anew",
     "recreate every service with the new passwords",
 ]
@@ -40,6 +41,10 @@ def rotate(stack: Stack) -> tuple[str, list[str]]:
     for path in account_files(stack.d, secret_store.SECRET_NAMES):
         safe_remove(root, path)
         removed.append(str(path.relative_to(root)))
-    fresh = {name: secret_store.generate() for name in secret_store.SECRET_NAMES}
+    # The six internal passwords, and the JWT and TURN secrets jitsi-stack generated (not
+    # ones you set in jitsi-stack.yml): the platform's backend then needs the new JWT one.
+    stored = secret_store.read(root)
+    names = [*secret_store.SECRET_NAMES, *(n for n in stack.d.generated_secrets if n in stored)]
+    fresh = {name: secret_store.generate(name) for name in names}
     secret_store.save(root, fresh)
     return backup, removed

@@ -11,6 +11,7 @@ import os
 from urllib.parse import urlsplit
 
 from . import paths
+from .rules_media import advertise, certificate, public_host, turn
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
@@ -20,11 +21,8 @@ from .validators import (
     IMAGE_RE,
     NAME_RE,
     VAR_RE,
-    host_is_public,
     is_domain,
     is_loopback_host,
-    is_public_ip,
-    parse_advertise_ip,
     show,
     suggest,
     tag_problem,
@@ -84,14 +82,6 @@ def _type_problem(key: str, value) -> str | None:
     return None
 
 
-def _public_host(s: Settings) -> str:
-    """The public_url's host; '' when the URL does not parse (_public_url says why)."""
-    try:
-        return urlsplit(s["public_url"]).hostname or ""
-    except ValueError:
-        return ""
-
-
 def _control(text: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
@@ -113,7 +103,9 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     _https(s, errors)
     _auth(s, errors, strict)
     _features(s, errors)
-    _advertise(s, errors, warnings)
+    advertise(s, errors, warnings, strict)
+    turn(s, errors, warnings)
+    certificate(s, errors, warnings)
     _passthrough(s, errors)
     _lua_strings(s, errors)
     _files(s, errors)
@@ -259,6 +251,19 @@ def _ports(s, errors) -> None:
     claim("ports.jvb_colibri", "tcp", s["ports.jvb_colibri"])
     claim("ports.jicofo_rest", "tcp", s["ports.jicofo_rest"])
     claim("ports.jvb_media", "udp", s["ports.jvb_media"])
+    if s["turn.enabled"] and s["turn.server"] == "bundled":
+        claim("turn.port", "udp", s["turn.port"])
+        claim("turn.port", "tcp", s["turn.port"])
+        if s["turn.tls"]:
+            claim("turn.tls_port", "tcp", s["turn.tls_port"])
+        low, high = s["turn.relay_min"], s["turn.relay_max"]
+        for number in range(low, high + 1) if high - low < 500 else ():
+            if ("udp", number) in used:
+                errors.append(
+                    f"turn.relay_min: the relay range {low}-{high}/udp contains port "
+                    f"{number}/udp of {used[('udp', number)]}: move one of them"
+                )
+                break
     if s["services.jigasi"]:
         low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
         if low > high:
@@ -279,7 +284,7 @@ def _https(s, errors) -> None:
     if not s["https.enabled"]:
         errors.append(f"{le}.enabled: needs https.enabled: true")
     domain, email = s[f"{le}.domain"], s[f"{le}.email"]
-    host = _public_host(s)
+    host = public_host(s)
     if not domain:
         errors.append(f"{le}.domain: required when Let's Encrypt is on: set the public domain")
     elif not is_domain(domain):
@@ -308,10 +313,7 @@ def _auth(s, errors, strict) -> None:
         if not s["auth.jwt.app_id"]:
             errors.append("auth.jwt.app_id: required when auth.type is jwt: set the app id")
         if not s["auth.jwt.app_secret"]:
-            errors.append(
-                "auth.jwt.app_secret: required when auth.type is jwt: set the shared "
-                "secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)"
-            )
+            pass  # generated once, kept with the other secrets
         elif s["auth.jwt.app_secret"].strip("\"'") in (
             "0",
             "f",
@@ -327,9 +329,15 @@ def _auth(s, errors, strict) -> None:
                 "auth.jwt.app_secret: upstream reads this value as false and drops the "
                 "secret (token auth off): choose a long random secret"
             )
-        elif strict and len(s["auth.jwt.app_secret"]) < 16:
+        elif strict and len(s["auth.jwt.app_secret"]) < 32:
             errors.append(
-                "auth.jwt.app_secret: shorter than 16 characters: use a long random secret"
+                "auth.jwt.app_secret: shorter than 32 characters: use a long random secret (or "
+                "leave it empty: jitsi-stack generates one)"
+            )
+        if s["auth.jwt.moderator_from_token"] and "ENABLE_AUTO_OWNER" in s["env"]:
+            errors.append(
+                "env.ENABLE_AUTO_OWNER: set by auth.jwt.moderator_from_token (moderators come "
+                "from the token): remove it, or set moderator_from_token: false"
             )
     elif kind == "ldap":
         url = s["auth.ldap.url"]
@@ -368,33 +376,6 @@ def _features(s, errors) -> None:
         uri = s["sip.uri"]
         if uri and "@" not in uri:
             errors.append(f"sip.uri: {show(uri)} is not user@server: write the full SIP address")
-
-
-def _advertise(s, errors, warnings) -> None:
-    ips = []
-    for item in s["jvb.advertise_ips"]:
-        try:
-            ips.append(parse_advertise_ip(item)[0])
-        except ValueError:
-            errors.append(
-                f"jvb.advertise_ips: {show(item)} is not an IP or IP#PORT: write e.g. "
-                "203.0.113.10, 192.168.1.10#10000 or 2001:db8::1 (no brackets)"
-            )
-    if len(ips) != len(s["jvb.advertise_ips"]):
-        return
-    host = _public_host(s)
-    if is_loopback_host(host):
-        return
-    if not ips:
-        warnings.append(
-            "jvb.advertise_ips: empty while public_url is not localhost: media fails "
-            "when a third participant joins; set the host's public IP"
-        )
-    elif host_is_public(host) and not any(is_public_ip(ip) for ip in ips):
-        warnings.append(
-            "jvb.advertise_ips: only private addresses are advertised while "
-            f"public_url ({host}) is public: add the host's public IP"
-        )
 
 
 def _passthrough(s, errors) -> None:

@@ -89,6 +89,11 @@ SCHEMA: dict[str, Any] = {
             "jitsi/excalidraw-backend:2026.3.0",
             "Excalidraw collaboration backend image (services.whiteboard).",
         ),
+        "coturn": Field(
+            "image",
+            "coturn/coturn:4.17.2",
+            "coturn image of the bundled TURN server (pinned as jitsi-helm pins it).",
+        ),
     },
     "ports": {
         "http": Field(
@@ -149,6 +154,22 @@ SCHEMA: dict[str, Any] = {
         "http_redirect": Field(
             "bool", False, "Redirect plain HTTP to HTTPS.", upstream="ENABLE_HTTP_REDIRECT"
         ),
+        "certificate": {
+            "cert": Field(
+                "path",
+                "",
+                "The site's own certificate, PEM, leaf first then the chain (relative to the "
+                "project). Checked before anything starts; installed where the web image "
+                "reads it (jitsi-meet/web/keys/cert.crt).",
+                example="certs/meet.example.com.crt",
+            ),
+            "key": Field(
+                "path",
+                "",
+                "Its private key, PEM (installed as jitsi-meet/web/keys/cert.key, mode 0600).",
+                example="certs/meet.example.com.key",
+            ),
+        },
         "letsencrypt": {
             "enabled": Field(
                 "bool",
@@ -193,14 +214,39 @@ SCHEMA: dict[str, Any] = {
         "jwt": {
             "app_id": Field("str", "", "JWT application id.", upstream="JWT_APP_ID"),
             "app_secret": Field(
-                "str", "", "JWT shared secret.", secret=True, upstream="JWT_APP_SECRET"
+                "str",
+                "",
+                "JWT shared secret. Empty: generated once (256 bits, letters and digits), kept "
+                "in .jitsi-stack/secrets.env, replaced by `inv rotate-secrets`.",
+                secret=True,
+                upstream="JWT_APP_SECRET",
+            ),
+            "algorithm": Field(
+                "choice",
+                "HS256",
+                "Signature algorithm tokens must use.",
+                choices=("HS256", "HS384", "HS512"),
+                upstream="JWT_SIGN_TYPE",
             ),
             "accepted_issuers": Field(
-                "list", [], "Accepted token issuers.", upstream="JWT_ACCEPTED_ISSUERS"
+                "list",
+                [],
+                "Accepted token issuers (iss). Empty: the app id, written out explicitly.",
+                upstream="JWT_ACCEPTED_ISSUERS",
             ),
             "accepted_audiences": Field(
-                "list", [], "Accepted token audiences.", upstream="JWT_ACCEPTED_AUDIENCES"
+                "list",
+                [],
+                "Accepted token audiences (aud). Empty: the app id, written out explicitly.",
+                upstream="JWT_ACCEPTED_AUDIENCES",
             ),
+            "moderator_from_token": Field(
+                "bool",
+                True,
+                "Moderator rights come from the token (context.user.moderator), not from "
+                "joining first: prosody's token_affiliation and jicofo's auto-owner off.",
+            ),
+            "token_ttl": Field("int", 3600, "Default lifetime of `inv token`, in seconds."),
         },
         "ldap": {
             "url": Field("str", "", "LDAP server URL, ldap:// or ldaps://.", upstream="LDAP_URL"),
@@ -244,10 +290,69 @@ SCHEMA: dict[str, Any] = {
             "ip_list",
             [],
             "Addresses the bridge announces to browsers: the host's "
-            "public and LAN IPs, each IP or IP#PORT. Without it media fails once a "
-            "third participant joins from outside the host.",
-            example="[203.0.113.10, 192.168.1.10]",
+            "public and LAN IPs, each IP or IP#PORT, or `auto` (detected once: the LAN "
+            "address and the public one a STUN server sees; `inv addresses` shows them). "
+            "Without it media fails once a third participant joins from outside the host.",
+            example="[203.0.113.10, 192.168.1.10] or [auto]",
             upstream="JVB_ADVERTISE_IPS",
+        ),
+        "stun_server": Field(
+            "str",
+            "",
+            "STUN server (host:port) that finds the public address for `auto`. Empty: "
+            "the bundled TURN server when turn.enabled.",
+            example="stun.example.com:3478",
+        ),
+    },
+    "turn": {
+        "enabled": Field(
+            "bool",
+            False,
+            "TURN for customers behind firewalls: every client receives short-lived "
+            "credentials from prosody (XEP-0215); media goes over TCP/TLS where UDP is blocked.",
+        ),
+        "server": Field(
+            "choice",
+            "bundled",
+            "bundled: a coturn container of this stack; external: a TURN server you run "
+            "(turn.host, turn.secret).",
+            choices=("bundled", "external"),
+        ),
+        "host": Field(
+            "str",
+            "",
+            "Name clients use for TURN. Empty: the public_url host (bundled only). A name "
+            "the TLS certificate covers.",
+        ),
+        "port": Field("port", 3478, "TURN port, UDP and TCP (also STUN).", upstream="TURN_PORT"),
+        "tls_port": Field("port", 5349, "TURN over TLS port.", upstream="TURNS_PORT"),
+        "transports": Field(
+            "list",
+            ["udp", "tcp"],
+            "Transports offered on turn.port: udp, tcp.",
+            upstream="TURN_TRANSPORT",
+        ),
+        "tls": Field(
+            "bool",
+            True,
+            "Offer TURN over TLS (turns:) with the site's certificate (https.certificate).",
+        ),
+        "secret": Field(
+            "str",
+            "",
+            "Shared secret of the TURN REST scheme. Empty: generated once (bundled); "
+            "required for an external server.",
+            secret=True,
+            upstream="TURN_CREDENTIALS",
+        ),
+        "ttl": Field("int", 86400, "Lifetime of the credentials, seconds.", upstream="TURN_TTL"),
+        "relay_min": Field("port", 49160, "First UDP relay port of the bundled server."),
+        "relay_max": Field("port", 49199, "Last UDP relay port of the bundled server."),
+        "udp_for_bridge": Field(
+            "bool",
+            False,
+            "Let bridge (3+ party) calls use TURN over UDP too (config.useTurnUdp); by "
+            "default lib-jitsi-meet uses only TCP and TLS TURN for the bridge.",
         ),
     },
     "services": {

@@ -15,17 +15,25 @@ from pathlib import Path
 
 from . import files, paths
 from .errors import StackError
-from .upstream import SECRET_NAMES
+from .upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
 
 MASK = "********"
 # Passthrough variables whose values are masked in every output.
 SECRET_HINTS = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|BINDPW|_KEY$")
-LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([0-9a-f]{32,128})$")
+LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([0-9A-Za-z]{32,128})$")
 RESTORE = "restore the file from a backup (prosody keeps the accounts made with the old passwords)"
 
 
-def generate() -> str:
-    """128 bits from the OS CSPRNG, as 32 hex characters (like upstream's openssl rand -hex 16)."""
+def generate(name: str = "") -> str:
+    """An internal password: 128 bits from the OS CSPRNG, as 32 hex characters (like
+    upstream's openssl rand -hex 16). The JWT and TURN secrets: 256 bits as 43 letters and
+    digits (safe in prosody's Lua strings, never read as false by upstream's toBool)."""
+    if name in GENERATED_SECRETS:
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        while True:
+            value = "".join(_random.choice(alphabet) for _ in range(43))
+            if not value.isdigit():
+                return value
     return _random.token_hex(16)
 
 
@@ -43,7 +51,7 @@ def read(root: Path) -> dict[str, str]:
         if not line.strip() or line.startswith("#"):
             continue
         match = LINE.match(line.strip())
-        if not match or match.group(1) not in SECRET_NAMES:
+        if not match or match.group(1) not in STORED_SECRETS:
             raise StackError(f"{paths.SECRETS}:{number}: not NAME=<hex>: {RESTORE}")
         if match.group(1) in values:
             raise StackError(f"{paths.SECRETS}:{number}: {match.group(1)} appears twice: {RESTORE}")
@@ -51,18 +59,21 @@ def read(root: Path) -> dict[str, str]:
     return values
 
 
-def complete(stored: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """All six secrets, generating the missing ones. Returns (secrets, names generated now)."""
+def complete(
+    stored: dict[str, str], needed: tuple[str, ...] = ()
+) -> tuple[dict[str, str], list[str]]:
+    """The six internal passwords and the generated secrets the deployment needs,
+    generating the missing ones. Returns (secrets, names generated now)."""
     values = dict(stored)
-    missing = [name for name in SECRET_NAMES if name not in values]
+    missing = [name for name in (*SECRET_NAMES, *needed) if name not in values]
     for name in missing:
-        values[name] = generate()
+        values[name] = generate(name)
     return values, missing
 
 
 def save(root: Path, values: dict[str, str]) -> None:
     body = "# jitsi-stack internal passwords: generated once, keep this file private (0600).\n"
-    body += "".join(f"{name}={values[name]}\n" for name in SECRET_NAMES if name in values)
+    body += "".join(f"{name}={values[name]}\n" for name in STORED_SECRETS if name in values)
     files.write_atomic(Path(root), paths.SECRETS, body, mode=0o600)
 
 
@@ -80,4 +91,4 @@ def mask(text: str, hidden: Iterable[str]) -> str:
 
 
 def is_secret_name(name: str) -> bool:
-    return name in SECRET_NAMES or bool(SECRET_HINTS.search(name))
+    return name in STORED_SECRETS or bool(SECRET_HINTS.search(name))

@@ -61,7 +61,7 @@ REMOVED = {
     "JVB_TCP_PORT": "the JVB TCP fallback was removed in stable-7001: use a TURN server instead",
     "JVB_TCP_MAPPED_PORT": "the JVB TCP fallback was removed in stable-7001: use a TURN server",
     "XMPP_RECORDER_DOMAIN": "deprecated upstream: use XMPP_HIDDEN_DOMAIN",
-    "TURN_CREDENTIAL": "misspelt: the upstream name is TURN_CREDENTIALS",
+    "TURN_CREDENTIAL": "misspelt: the upstream name is TURN_CREDENTIALS (set turn.secret)",
     "TURN_TLL": "misspelt: the upstream name is TURN_TTL",
 }
 for _name in (
@@ -111,6 +111,11 @@ LUA_STRING_VARS = frozenset(
     }
 )
 
+# Secrets jitsi-stack generates when the operator gives none, only when the feature is on:
+# the JWT app secret (auth.jwt.app_secret) and the TURN shared secret (turn.secret).
+GENERATED_SECRETS = ("JWT_APP_SECRET", "TURN_CREDENTIALS")
+STORED_SECRETS = SECRET_NAMES + GENERATED_SECRETS
+
 # Variables upstream pastes raw where only true/false parse (a 1 is read as false or is a
 # type error): jibri.conf `enable-stats-d = {{ .Env.ENABLE_STATS_D }}` (HOCON) and
 # transcriber-sip-communicator.properties SEND_TXT/RECORD_AUDIO (Java getBoolean).
@@ -121,6 +126,10 @@ RAW_BOOLEAN_VARS = frozenset(
 # Names the Deployment derives; the value says where they come from.
 DERIVED = {
     "CONFIG": "(always ./jitsi-meet)",
+    "TURN_HOST": "turn.host",
+    "TURNS_HOST": "turn.host",
+    "STUN_HOST": "turn.host",
+    "STUN_PORT": "turn.port",
     "XMPP_BOSH_URL_BASE": "(derived from XMPP_SERVER)",
     "JICOFO_ENABLE_HEALTH_CHECKS": "(always on: the jicofo healthcheck and smoke read it)",
     "JICOFO_ENABLE_REST": "(always on: jicofo's health and stats endpoints live there)",

@@ -217,7 +217,9 @@ CASES = [
     Case(
         "jwt-no-id", "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_secret: " + SECRET + "\n"
     ),
-    Case("jwt-no-secret", "auth: {enabled: true, type: jwt, jwt: {app_id: cc}}\n"),
+    Case(
+        "jwt-algorithm", "auth: {enabled: true, type: jwt, jwt: {app_id: cc, algorithm: RS256}}\n"
+    ),
     Case("jwt-false", JWT.format("'false'")),
     Case("jwt-zero", JWT.format("'0'")),
     Case("jwt-quote", JWT.format("'a\"" + SECRET + "'")),
@@ -502,7 +504,7 @@ EXPECTED: dict[str, str] = {
     "le-ports": "error: https.letsencrypt.enabled: Let's Encrypt needs host ports 80 and 443 (ports.http is 8443, ports.https is 8444): set them to 80 and 443",
     "auth-type": "error: auth.type: unknown value 'kerberos': use one of internal, jwt, ldap, matrix",
     "jwt-no-id": "error: auth.jwt.app_id: required when auth.type is jwt: set the app id",
-    "jwt-no-secret": "error: auth.jwt.app_secret: required when auth.type is jwt: set the shared secret (or JITSI_STACK_AUTH__JWT__APP_SECRET)",
+    "jwt-algorithm": "error: auth.jwt.algorithm: unknown value 'RS256' (did you mean HS256?): use one of HS256, HS384, HS512",
     "jwt-false": "error: auth.jwt.app_secret: upstream reads this value as false and drops the secret (token auth off): choose a long random secret",
     "jwt-zero": "error: auth.jwt.app_secret: upstream reads this value as false and drops the secret (token auth off): choose a long random secret",
     "jwt-quote": 'error: auth.jwt.app_secret: contains ", which prosody\'s config (a Lua string) cannot hold: choose a value without "',
@@ -526,7 +528,7 @@ EXPECTED: dict[str, str] = {
     "colibri-ws": "error: env.ENABLE_COLIBRI_WEBSOCKET: removed in stable-11146 (the bridge channel is SCTP only, no colibri websocket): delete it",
     "component-secret": "error: env.JICOFO_COMPONENT_SECRET: unused upstream since 2021: delete it (jitsi-stack manages the six internal passwords)",
     "tcp-harvester": "error: env.JVB_TCP_PORT: the JVB TCP fallback was removed in stable-7001: use a TURN server instead",
-    "misspelt-turn": "error: env.TURN_CREDENTIAL: misspelt: the upstream name is TURN_CREDENTIALS",
+    "misspelt-turn": "error: env.TURN_CREDENTIAL: misspelt: the upstream name is TURN_CREDENTIALS (set turn.secret)",
     "unknown-var": "error: env.ENABLE_LOBY: not an upstream docker-jitsi-meet variable (did you mean ENABLE_LOBBY?): fix the name",
     "lower-var": "error: env.enable_lobby: not a variable name: use UPPER_CASE",
     "managed-var": "error: env.PUBLIC_URL: managed by jitsi-stack: set public_url instead",

@@ -100,7 +100,7 @@ def test_hidden_values_include_secret_settings_and_secret_passthrough(root):
     d = deployment(
         root,
         "auth: {enabled: true, type: jwt, jwt: {app_id: a, app_secret: s3cret-s3cret}}\n"
-        "env: {TURN_CREDENTIALS: turn-pass}\n",
+        "env: {TURN_PASSWORD: turn-pass}\n",
     )
     assert {"s3cret-s3cret", "turn-pass"} <= d.hidden({})
 

@@ -21,7 +21,7 @@ auth: {{enabled: true, type: jwt, guests: false, jwt: {{app_id: cc, app_secret: 
        ldap: {{bindpw: {GIVEN["ldap"]}}}, matrix: {{uvs_auth_token: {GIVEN["matrix"]}}}}}
 services: {{jigasi: true}}
 sip: {{uri: a@sip.example.com, server: sip.example.com, password: {GIVEN["sip"]}}}
-env: {{TURN_CREDENTIALS: {GIVEN["turn"]}}}
+env: {{TURN_PASSWORD: {GIVEN["turn"]}}}
 """
 
 COMMANDS = [

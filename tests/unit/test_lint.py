@@ -52,15 +52,14 @@ def test_defaults_pass():
     assert lint.lint_file(None, use_compose=False)[0] == []
 
 
-def test_private_only_advertise_ips_warn(tmp_path):
+def test_private_only_advertise_ips_are_an_error_in_production(tmp_path):
     settings = tmp_path / "jitsi-stack.yml"
     settings.write_text(
         "public_url: https://meet.example.com\nhttps: {enabled: true}\n"
         "jvb: {advertise_ips: [192.168.1.10]}\n"
     )
     problems, warnings = lint.lint_file(settings, use_compose=False)
-    assert problems == []
-    assert any("only private addresses" in w for w in warnings)
+    assert any("only private addresses" in p for p in problems)  # production: an error
 
 
 def test_schema_fallback_without_compose():

@@ -1,0 +1,163 @@
+"""The variables of jitsi-meet/.env, in a stable order, from validated settings.
+
+A setting's upstream name comes from the schema (Field.upstream); names derived here
+(domains, the jicofo flags, TURN and JWT details) are refused under `env:`
+(upstream.MANAGED). A secret the operator did not give is None here: the Deployment fills
+it from .jitsi-stack/secrets.env only when the file is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import paths
+from .schema import FIELDS
+from .settings import Settings
+from .upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
+
+
+@dataclass(frozen=True)
+class Domains:
+    xmpp: str
+    auth: str
+    muc: str
+    internal_muc: str
+    guest: str
+    hidden: str
+    server: str  # prosody's network alias, XMPP_SERVER
+    etherpad: str
+    whiteboard: str
+
+    @property
+    def bosh_base(self) -> str:
+        return f"http://{self.server}:5280"
+
+
+def flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def passthrough_value(value, name: str = "") -> str:
+    """An `env:` value as upstream reads it: true/false become 1/0, except where upstream
+    pastes the value raw into a file that only takes true/false."""
+    if isinstance(value, bool):
+        return ("true" if value else "false") if name in RAW_BOOLEAN_VARS else flag(value)
+    return str(value)
+
+
+def tpl_bool(value: str | None, default: bool) -> bool:
+    """A variable as upstream's templates read it (tpl's toBool: Go's ParseBool, else
+    any other non-empty text is true)."""
+    if value is None or value == "":
+        return default
+    return value not in ("0", "f", "F", "false", "False", "FALSE")
+
+
+def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | None]:
+    """jitsi-meet/.env in a stable order; a setting's upstream name comes from the schema."""
+    env: dict[str, str | None] = {}
+
+    def put(key: str, value=None) -> None:
+        value = s[key] if value is None else value
+        if isinstance(value, bool):
+            value = flag(value)
+        elif isinstance(value, list):
+            value = ",".join(value)
+        env[FIELDS[key].upstream] = str(value)
+
+    env["CONFIG"] = f"./{paths.CONFIG_DIR}"
+    for key in ("ports.http", "ports.https", "ports.jvb_colibri", "ports.jicofo_rest"):
+        put(key)
+    for key in ("images.repository", "images.tag", "restart_policy", "timezone"):
+        put(key)
+    put("public_url", s["public_url"].rstrip("/"))
+    put("xmpp.domain")
+    env["XMPP_AUTH_DOMAIN"] = dom.auth
+    env["XMPP_MUC_DOMAIN"] = dom.muc
+    env["XMPP_INTERNAL_MUC_DOMAIN"] = dom.internal_muc
+    env["XMPP_GUEST_DOMAIN"] = dom.guest
+    env["XMPP_HIDDEN_DOMAIN"] = dom.hidden
+    env["XMPP_SERVER"] = dom.server
+    env["XMPP_BOSH_URL_BASE"] = dom.bosh_base
+    env["ENABLE_XMPP_WEBSOCKET"] = "1"
+    put("https.enabled", not s["https.enabled"])  # upstream's DISABLE_HTTPS
+    put("https.http_redirect")
+    put("https.letsencrypt.enabled")
+    put("auth.enabled")
+    put("auth.guests")
+    put("auth.type")
+    for key in ("recording", "transcriptions", "welcome_page", "lobby", "prejoin_page"):
+        put(f"features.{key}")
+    # Upstream leaves jicofo's health route off; our healthcheck and smoke need it.
+    env["JICOFO_ENABLE_HEALTH_CHECKS"] = "1"
+    # Binds jicofo's REST API to the container network; the host side is 127.0.0.1 only.
+    env["JICOFO_ENABLE_REST"] = "1"
+    put("ports.jvb_media")
+    if s["https.letsencrypt.enabled"]:
+        for key in ("domain", "email", "staging"):
+            put(f"https.letsencrypt.{key}")
+    if s["jvb.advertise_ips"]:
+        put("jvb.advertise_ips")
+    auth = s["auth.type"] if s["auth.enabled"] else ""
+    if auth == "jwt":
+        put("auth.jwt.app_id")
+        if s["auth.jwt.app_secret"]:
+            put("auth.jwt.app_secret")
+        else:
+            env["JWT_APP_SECRET"] = None  # generated once, kept in secrets.env
+        put("auth.jwt.algorithm")
+        # Written out even when they are the app id: upstream's defaults have changed.
+        for key in ("accepted_issuers", "accepted_audiences"):
+            put(f"auth.jwt.{key}", s[f"auth.jwt.{key}"] or [s["auth.jwt.app_id"]])
+        if s["auth.jwt.moderator_from_token"]:
+            # mod_token_affiliation makes token moderators owners; jicofo must not make
+            # the first participant one (upstream-next-capabilities.md 1.4).
+            modules = str(s["env"].get("XMPP_MUC_MODULES", "")).split(",")
+            wanted = [m.strip() for m in modules if m.strip()] + ["token_affiliation"]
+            env["XMPP_MUC_MODULES"] = ",".join(dict.fromkeys(wanted))
+            env["ENABLE_AUTO_OWNER"] = "0"
+    elif auth in ("ldap", "matrix"):
+        for key in FIELDS:
+            if key.startswith(f"auth.{auth}."):
+                put(key)
+    if "jigasi" in on:
+        for key in ("uri", "password", "server", "port", "transport"):
+            put(f"sip.{key}")
+        put("ports.jigasi_min")
+        put("ports.jigasi_max")
+    if "etherpad" in on:
+        env["ETHERPAD_URL_BASE"] = f"http://{dom.etherpad}:9001"
+    if "whiteboard" in on:
+        env["WHITEBOARD_COLLAB_SERVER_URL_BASE"] = f"http://{dom.whiteboard}"
+        env["WHITEBOARD_COLLAB_SERVER_PUBLIC_URL"] = s["public_url"].rstrip("/")
+    if s["turn.enabled"]:
+        # prosody hands every client short-lived credentials for these (XEP-0215;
+        # prosody.cfg.lua:338-413): STUN and TURN on turn.port, TURNS on turn.tls_port.
+        host = turn_host(s)
+        env["TURN_HOST"] = host
+        put("turn.port")
+        put("turn.transports")
+        if s["turn.tls"]:
+            env["TURNS_HOST"] = host
+            put("turn.tls_port")
+        if s["turn.secret"]:
+            put("turn.secret")
+        else:
+            env["TURN_CREDENTIALS"] = None  # generated once, kept in secrets.env
+        put("turn.ttl")
+        env["STUN_HOST"] = host
+        env["STUN_PORT"] = str(s["turn.port"])
+    for name in SECRET_NAMES:
+        env[name] = None  # filled by Deployment.dotenv
+    merged = {"XMPP_MUC_MODULES"} if "XMPP_MUC_MODULES" in env else set()
+    for name in sorted(s["env"]):
+        if name not in merged:
+            env[name] = passthrough_value(s["env"][name], name)
+    return env
+
+
+def turn_host(s: Settings) -> str:
+    """The name clients use for TURN: turn.host, else (bundled) the public_url host."""
+    from urllib.parse import urlsplit
+
+    return s["turn.host"] or (urlsplit(s["public_url"]).hostname or "")
