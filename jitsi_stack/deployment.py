@@ -156,6 +156,32 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Jwt:
+    """Token authentication as prosody checks it (the secret is JWT_APP_SECRET)."""
+
+    app_id: str
+    algorithm: str
+    issuers: tuple[str, ...]
+    audiences: tuple[str, ...]
+    ttl: int  # seconds a token minted by `inv token` lives
+    moderator_from_token: bool
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Who may create a meeting: "" = anyone (no authentication), else upstream's AUTH_TYPE."""
+
+    type: str = ""
+    guests: bool = False  # others join on the guest domain once a meeting exists
+    jwt: Jwt | None = None
+
+    @property
+    def internal(self) -> bool:
+        """Accounts kept by prosody on the XMPP domain: `inv users.*` manages them."""
+        return self.type == "internal"
+
+
+@dataclass(frozen=True)
 class Certificate:
     """The site's own certificate: where the operator keeps it, where the images read it."""
 
@@ -191,6 +217,7 @@ class Deployment:
     hidden_settings: frozenset[str] = field(repr=False, default=frozenset())
     turn: Turn = Turn()
     certificate: Certificate | None = None
+    auth: Auth = Auth()
 
     @property
     def generated_secrets(self) -> tuple[str, ...]:
@@ -238,6 +265,11 @@ class Deployment:
     def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:  # noqa: D102
         """Every variable of jitsi-meet/.env, secrets filled in."""
         return {k: (secrets[k] if v is None else v) for k, v in self.env.items()}
+
+    def secret(self, name: str, secrets: Mapping[str, str]) -> str:
+        """One secret's value: from the settings when the operator set it, else stored."""
+        value = self.env.get(name)
+        return secrets.get(name, "") if value is None else value
 
     def hidden(self, secrets: Mapping[str, str]) -> set[str]:
         """Every value that must never be printed."""
@@ -398,6 +430,7 @@ def build(s: Settings) -> Deployment:
         env=MappingProxyType(env),
         hidden_settings=frozenset(hidden),
         turn=_turn(s),
+        auth=_auth(s),
         certificate=(
             Certificate(
                 _under(s.root, s["https.certificate.cert"]),
@@ -407,6 +440,24 @@ def build(s: Settings) -> Deployment:
             else None
         ),
     )
+
+
+def _auth(s: Settings) -> Auth:
+    if not s["auth.enabled"]:
+        return Auth()
+    kind = s["auth.type"]
+    jwt = None
+    if kind == "jwt":
+        app_id = s["auth.jwt.app_id"]
+        jwt = Jwt(
+            app_id=app_id,
+            algorithm=s["auth.jwt.algorithm"],
+            issuers=tuple(s["auth.jwt.accepted_issuers"] or [app_id]),
+            audiences=tuple(s["auth.jwt.accepted_audiences"] or [app_id]),
+            ttl=s["auth.jwt.token_ttl"],
+            moderator_from_token=s["auth.jwt.moderator_from_token"],
+        )
+    return Auth(type=kind, guests=s["auth.guests"], jwt=jwt)
 
 
 def _turn(s: Settings) -> Turn:

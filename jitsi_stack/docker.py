@@ -62,6 +62,7 @@ class Runner:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         what: str = "",
+        input: str | None = None,  # noqa: A002 - subprocess's name; secrets go here, not argv
     ) -> Result:
         """Run argv; on failure raise the classified DockerError unless check is False."""
         argv = tuple(argv)
@@ -70,7 +71,9 @@ class Runner:
             self.announce(shlex.join(argv))
         if self.dry:
             return Result(argv, 0)
-        result = self.execute(argv, capture=capture, timeout=timeout, env=env, what=what)
+        result = self.execute(
+            argv, capture=capture, timeout=timeout, env=env, what=what, input=input
+        )
         if check and not result.ok:
             raise failure(result, what or " ".join(argv[:3]))
         return result
@@ -131,8 +134,10 @@ class Runner:
         timeout: float | None,
         env: Mapping[str, str] | None,
         what: str,
+        input: str | None = None,  # noqa: A002
     ) -> Result:
         pipe = subprocess.PIPE if capture else None
+        stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL if capture else None
         try:
             proc = subprocess.Popen(
                 argv,
@@ -142,14 +147,14 @@ class Runner:
                 encoding="utf-8",
                 errors="replace",
                 env=dict(env) if env is not None else None,
-                stdin=subprocess.DEVNULL if capture else None,
+                stdin=stdin,
             )
         except FileNotFoundError as exc:
             raise DockerNotInstalled(NOT_INSTALLED, argv=argv) from exc
         with self._lock:
             self._running.add(proc)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = proc.communicate(input=input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.communicate()
@@ -273,7 +278,13 @@ class Compose:
                 return container
         return None
 
-    def exec(self, service: str, *cmd: str, timeout: float | None = None) -> Result:
+    def exec(
+        self,
+        service: str,
+        *cmd: str,
+        timeout: float | None = None,
+        input: str | None = None,  # noqa: A002 - fed to cmd's stdin (passwords: never argv)
+    ) -> Result:
         """Run cmd in the service's container with `docker exec` (one process, where
         `docker compose exec` costs a second, slower one). A service with no running
         container gives a failed Result saying so, as Compose would."""
@@ -281,13 +292,20 @@ class Compose:
         if container is None:
             return Result(("docker", "exec"), 1, "", f'service "{service}" is not running')
         engine = Engine.local(self.runner)
-        if engine.available() and container.id:
+        if input is None and engine.available() and container.id:
             return engine.exec(container.id, list(cmd), timeout=timeout or 30.0)
         return self.runner.run(
-            ["docker", "exec", container.name, *cmd],
+            [
+                "docker",
+                "exec",
+                *(["--interactive"] if input is not None else []),
+                container.name,
+                *cmd,
+            ],
             timeout=timeout,
             check=False,
             what="docker exec",
+            input=input,
         )
 
     def services(self) -> list[str]:

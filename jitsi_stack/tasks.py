@@ -7,7 +7,6 @@ command goes through one Runner, so Invoke's --dry and --echo work for all of th
 
 from __future__ import annotations
 
-import functools
 import json as jsonlib
 import re
 
@@ -16,55 +15,10 @@ from invoke import Collection, Exit, task
 from . import invoke_compat, project, ui
 from .docker import Runner
 from .errors import StackError, UsageError
+from .task_support import _locked, _number, _stack, operator_errors
+from .tasks_access import token_task, users
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
-
-
-def operator_errors(fn):
-    """Print a StackError as one line (plus its detail) and exit 1, or 2 for bad input."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except StackError as err:
-            raise Exit(code=ui.report(err)) from None
-        except OSError as err:  # anything the modules did not turn into one line
-            from .files import os_error
-
-            raise Exit(code=ui.report(os_error(err.filename or "a file", err, "use"))) from None
-        except KeyboardInterrupt:
-            ui.error("interrupted: run the command again to finish (`inv status` shows the state)")
-            raise Exit(code=130) from None
-
-    return wrapper
-
-
-def _stack(c, **kwargs):
-    from .stack import Stack
-
-    return Stack.load(project.root(c), Runner.from_context(c), **kwargs)
-
-
-def _locked(c, name: str):
-    """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
-    import contextlib
-
-    from . import lock
-
-    if Runner.from_context(c).dry:
-        return contextlib.nullcontext()
-    return lock.hold(project.root(c), name)
-
-
-def _number(value, flag: str, *, minimum: float = 0) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{flag}: {value!r} is not a number: e.g. {flag} 10") from None
-    if number < minimum:
-        raise UsageError(f"{flag}: must be at least {minimum:g}")
-    return number
 
 
 @task(
@@ -316,7 +270,10 @@ def smoke_task(c, url="", json=False, junit="", only="", timeout="10", insecure=
     target = from_deployment(
         stack.d, stack.compose, url=url or None, timeout=seconds, verify_tls=not insecure
     )
-    results = smoke.run_checks(target, only=names or None)
+    from .smoke.credentials import probe_login
+
+    with probe_login(stack, target, set(names or smoke.CHECK_NAMES)) as target:
+        results = smoke.run_checks(target, only=names or None)
     if json:
         ui.plain(smoke.to_json(results))
     else:
@@ -340,4 +297,6 @@ ns = Collection(
     clean_task,
     rotate_secrets_task,
     smoke_task,
+    token_task,
+    users,
 )

@@ -17,6 +17,9 @@ from typing import NamedTuple
 from .schema import FIELDS
 
 RELEASE = "stable-11146-2"
+# Where the prosody image renders its config; prosodyctl needs it given (issue #2302;
+# prosody/rootfs/etc/s6-overlay/scripts/config:23).
+PROSODY_CONFIG = "/run/prosody/config/prosody.cfg.lua"
 
 
 class UpstreamVar(NamedTuple):

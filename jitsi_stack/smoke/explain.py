@@ -20,7 +20,7 @@ from .target import SmokeTarget, hostport, origin
 from .xmpp import ProbeError, ProbeTimeout
 
 # checks whose traffic goes through the web container's public port
-WEB_PATH_CHECKS = frozenset({"web", "config-js", "bosh", "websocket", "tls-cert"})
+WEB_PATH_CHECKS = frozenset({"web", "config-js", "bosh", "websocket", "tls-cert", "auth"})
 
 TIMEOUT_FIX = {
     "web": "the web container accepts connections but does not answer: `inv logs jitsi-web`",
@@ -34,6 +34,8 @@ TIMEOUT_FIX = {
     "jvb-udp": "listing the containers hangs: check the Docker engine",
     "advertise-ips": "DNS resolution of the public host hangs: check the resolver",
     "tls-cert": "the TLS handshake hangs: check the web container and any proxy in front",
+    "auth": "prosody or jicofo is slow to answer a login: `inv logs jitsi-prosody jitsi-jicofo`",
+    "turn": "the TURN server does not answer in time: `inv logs jitsi-coturn`; is its port open?",
 }
 
 

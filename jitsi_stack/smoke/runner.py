@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from .checks.access import check_auth, check_turn
 from .checks.host import (
     check_advertise_ips,
     check_jicofo_health,
@@ -35,11 +36,13 @@ CHECKS: dict[str, Callable[[SmokeTarget, Deadline], Outcome]] = {
     "jvb-udp": check_jvb_udp,
     "advertise-ips": check_advertise_ips,
     "tls-cert": check_tls_cert,
+    "auth": check_auth,
+    "turn": check_turn,
 }
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
 # Started first when run concurrently: the checks that wait on another process or a longer
 # exchange, so the quick ones run in their shadow (results still come in CHECK_NAMES order).
-SLOW_FIRST = ("prosody-health", "bosh", "focus", "websocket")
+SLOW_FIRST = ("prosody-health", "bosh", "focus", "websocket", "auth", "turn")
 
 
 def run_one(name: str, target: SmokeTarget) -> CheckResult:

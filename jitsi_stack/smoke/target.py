@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -33,6 +33,10 @@ class SmokeTarget:
     timeout: float = 10.0  # per-check timeout, seconds
     verify_tls: bool = True
     expected_bridges: int = 1  # jvb instances jicofo must count as operational
+    auth_type: str | None = None  # "" = off, "internal", "jwt", ...; None = not known
+    agent: tuple[str, str] | None = field(default=None, repr=False)  # a probe account's login
+    token: str = field(default="", repr=False)  # a probe token, minted for any room
+    turn_expected: bool = False  # prosody should hand out TURN servers
 
 
 def port_of(url: str) -> int | None:
@@ -108,4 +112,6 @@ def from_deployment(
         timeout=timeout,
         verify_tls=verify_tls,
         expected_bridges=sum(1 for s in d.services if s.key == jvb.key),
+        auth_type=d.auth.type,
+        turn_expected=d.turn.enabled,
     )

@@ -1,7 +1,9 @@
-"""One anonymous BOSH session (XEP-0124/0206), as a browser guest uses it."""
+"""One BOSH session (XEP-0124/0206), as a browser guest (SASL ANONYMOUS) or an agent
+(SASL PLAIN) uses it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import secrets
 import xml.etree.ElementTree as ET
@@ -18,6 +20,7 @@ from .core import (
     CLEANUP_TIMEOUT,
     CLIENT_NS,
     DISCO_ITEMS_NS,
+    EXTDISCO_NS,
     FOCUS_NS,
     MUC_NS,
     MUC_USER_NS,
@@ -213,22 +216,35 @@ class BoshClient:
 
     def login_anonymous(self) -> None:
         """SASL ANONYMOUS, then the stream restart of XEP-0206 section 5."""
-        stage = "SASL ANONYMOUS"
+        self._sasl("ANONYMOUS", "")
+
+    def login_plain(self, user: str, password: str) -> None:
+        """SASL PLAIN as an account of the domain (prosody offers it on BOSH, which it
+        considers secure: consider_bosh_secure in upstream's prosody.cfg.lua)."""
+        self._sasl("PLAIN", base64.b64encode(f"\0{user}\0{password}".encode()).decode())
+
+    def _sasl(self, mechanism: str, initial: str) -> None:
+        stage = f"SASL {mechanism}"
         offered = self.mechanisms()
-        if "ANONYMOUS" not in offered:
+        if mechanism not in offered:
             raise SaslError(
-                f"SASL ANONYMOUS is not offered on {self.domain} "
+                f"SASL {mechanism} is not offered on {self.domain} "
                 f"(offered: {', '.join(offered) or 'none'})",
                 stage=stage,
                 condition="mechanism-not-offered",
             )
-        self.send(f"<auth xmlns='{SASL_NS}' mechanism='ANONYMOUS'/>", stage)
+        self.send(f"<auth xmlns='{SASL_NS}' mechanism='{mechanism}'>{initial}</auth>", stage)
         answer = self.wait_for(
             lambda e: e.tag in (qname(SASL_NS, "success"), qname(SASL_NS, "failure")), stage
         )
         if answer.tag == qname(SASL_NS, "failure"):
-            condition = next((local_name(c.tag) for c in answer), "undefined-condition")
-            raise SaslError(f"SASL ANONYMOUS failed: {condition}", stage=stage, condition=condition)
+            condition = next(
+                (local_name(c.tag) for c in answer if local_name(c.tag) != "text"),
+                "undefined-condition",
+            )
+            raise SaslError(
+                f"SASL {mechanism} failed: {condition}", stage=stage, condition=condition
+            )
         self.features = None
         restart = {
             "to": self.domain,
@@ -336,6 +352,17 @@ class BoshClient:
             ),
             stage,
         )
+
+    def external_services(self) -> list[dict[str, str]]:
+        """The STUN/TURN servers and credentials prosody hands this session (XEP-0215, as
+        lib-jitsi-meet asks the domain), one attribute dict per <service/>."""
+        result = self.iq(
+            "get", f"<services xmlns='{EXTDISCO_NS}'/>", "asking for TURN servers", to=self.domain
+        )
+        services = result.find(qname(EXTDISCO_NS, "services"))
+        if services is None:
+            return []
+        return [dict(s.attrib) for s in services.findall(qname(EXTDISCO_NS, "service"))]
 
     def disco_items(self, jid: str) -> list[str]:
         result = self.iq("get", f"<query xmlns='{DISCO_ITEMS_NS}'/>", "disco#items", to=jid)

@@ -20,6 +20,7 @@ MUC_NS = "http://jabber.org/protocol/muc"
 MUC_USER_NS = "http://jabber.org/protocol/muc#user"
 DISCO_ITEMS_NS = "http://jabber.org/protocol/disco#items"
 FOCUS_NS = "http://jitsi.org/protocol/focus"
+EXTDISCO_NS = "urn:xmpp:extdisco:2"  # external service discovery (TURN credentials)
 
 BOSH_MAX_WAIT = 10  # seconds prosody may hold an empty poll; answers come sooner
 CLEANUP_TIMEOUT = 2.0  # seconds granted to leave/terminate even after the deadline
@@ -64,7 +65,7 @@ class StreamError(ProbeError):
 
 
 class SaslError(ProbeError):
-    """SASL ANONYMOUS is not offered or failed."""
+    """A SASL mechanism is not offered or failed."""
 
 
 class StanzaError(ProbeError):

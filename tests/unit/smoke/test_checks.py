@@ -272,6 +272,8 @@ def test_check_names_are_stable() -> None:
         "jvb-udp",
         "advertise-ips",
         "tls-cert",
+        "auth",
+        "turn",
     )
 
 

@@ -1,0 +1,58 @@
+"""What every task shares: one-line errors, the Stack, the project lock, numeric flags."""
+
+from __future__ import annotations
+
+import functools
+
+from invoke import Exit
+
+from . import project, ui
+from .docker import Runner
+from .errors import StackError, UsageError
+
+
+def operator_errors(fn):
+    """Print a StackError as one line (plus its detail) and exit 1, or 2 for bad input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StackError as err:
+            raise Exit(code=ui.report(err)) from None
+        except OSError as err:  # anything the modules did not turn into one line
+            from .files import os_error
+
+            raise Exit(code=ui.report(os_error(err.filename or "a file", err, "use"))) from None
+        except KeyboardInterrupt:
+            ui.error("interrupted: run the command again to finish (`inv status` shows the state)")
+            raise Exit(code=130) from None
+
+    return wrapper
+
+
+def _stack(c, **kwargs):
+    from .stack import Stack
+
+    return Stack.load(project.root(c), Runner.from_context(c), **kwargs)
+
+
+def _locked(c, name: str):
+    """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
+    import contextlib
+
+    from . import lock
+
+    if Runner.from_context(c).dry:
+        return contextlib.nullcontext()
+    return lock.hold(project.root(c), name)
+
+
+def _number(value, flag: str, *, minimum: float = 0) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{flag}: {value!r} is not a number: e.g. {flag} 10") from None
+    if number < minimum:
+        raise UsageError(f"{flag}: must be at least {minimum:g}")
+    return number

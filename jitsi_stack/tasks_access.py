@@ -1,0 +1,248 @@
+"""The call center's tasks: agent accounts (`inv users.*`, auth.type internal) and meeting
+tokens (`inv token`, auth.type jwt)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+
+from invoke import Collection, Exit, task
+
+from . import ui
+from .errors import StackError, UsageError
+from .task_support import _locked, _number, _stack, operator_errors
+
+# -- users: agent accounts (auth.type: internal) ------------------------------------------
+
+PASSWORD_STDIN_HELP = "Read the password from stdin (one line), e.g. from a secrets manager"  # noqa: S105 - help text
+
+
+def _accounts(c):
+    from .users import Accounts
+
+    return Accounts(_stack(c))
+
+
+def _password(name: str, from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice on a terminal (never argv)."""
+    import getpass
+    import sys
+
+    from .users import check_password
+
+    if from_stdin:
+        text = sys.stdin.read()
+        text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+        if "\n" in text:
+            raise UsageError(f"password for {name}: stdin has more than one line: give one")
+        return check_password(text, name)
+    if not ui.interactive():
+        raise UsageError(
+            f"password for {name}: no terminal to ask on: pipe it in with --password-stdin"
+        )
+    first = check_password(getpass.getpass(f"password for {name}: "), name)
+    if getpass.getpass("again: ") != first:
+        raise UsageError(f"password for {name}: the two entries differ: nothing changed")
+    return first
+
+
+def _outcomes_json(outcomes) -> str:
+    rows = [
+        {"line": o.line or None, "name": o.name, "result": o.action, "message": o.message}
+        for o in outcomes
+    ]
+    return jsonlib.dumps({"ok": all(o.ok for o in outcomes), "accounts": rows}, indent=2)
+
+
+@task(
+    name="add",
+    positional=["name"],
+    help={"name": "The agent's login name, e.g. agent042", "password-stdin": PASSWORD_STDIN_HELP},
+)
+@operator_errors
+def users_add_task(c, name, password_stdin=False):
+    """Create an agent account (asks for the password)."""
+    from .users import check_name
+
+    accounts = _accounts(c)
+    name = check_name(name, accounts.domain)
+    password = _password(name, password_stdin)
+    with _locked(c, "users.add"):
+        accounts.add(name, password)
+    ui.show(f"created {accounts.jid(name)}")
+
+
+@task(
+    name="passwd",
+    positional=["name"],
+    help={"name": "The agent's login name", "password-stdin": PASSWORD_STDIN_HELP},
+)
+@operator_errors
+def users_passwd_task(c, name, password_stdin=False):
+    """Set a new password for an agent account (asks for it)."""
+    from .users import check_name
+
+    accounts = _accounts(c)
+    name = check_name(name, accounts.domain)
+    password = _password(name, password_stdin)
+    with _locked(c, "users.passwd"):
+        accounts.passwd(name, password)
+    ui.show(f"new password set for {accounts.jid(name)}")
+
+
+@task(name="remove", positional=["name"], help={"name": "The agent's login name"})
+@operator_errors
+def users_remove_task(c, name):
+    """Delete an agent account (meetings in progress go on; the next login fails)."""
+    from .users import check_name
+
+    accounts = _accounts(c)
+    name = check_name(name, accounts.domain)
+    with _locked(c, "users.remove"):
+        accounts.remove(name)
+    ui.show(f"removed {accounts.jid(name)}")
+
+
+@task(name="list", help={"json": "Machine-readable output"})
+@operator_errors
+def users_list_task(c, json=False):  # noqa: A002
+    """List the agent accounts."""
+    accounts = _accounts(c)
+    names = accounts.names()
+    if json:
+        rows = [{"name": n, "jid": accounts.jid(n)} for n in names]
+        ui.plain(jsonlib.dumps({"domain": accounts.domain, "accounts": rows}, indent=2))
+        return
+    ui.show(ui.table(None, ["user", "login (JID)"], [[n, accounts.jid(n)] for n in names]))
+    ui.info(f"{len(names)} account(s) on {accounts.domain}")
+
+
+@task(
+    name="import",
+    positional=["file"],
+    help={
+        "file": "CSV with the header name,password (UTF-8; quote passwords with commas)",
+        "update": "Set the file's password for accounts that exist (default: keep theirs)",
+        "json": "Machine-readable output",
+    },
+)
+@operator_errors
+def users_import_task(c, file, update=False, json=False):  # noqa: A002
+    """Create many agent accounts from a CSV file; every line is checked before any change."""
+    from pathlib import Path
+
+    from .users import read_import
+
+    accounts = _accounts(c)
+    wanted = read_import(Path(file), accounts.domain)
+    with _locked(c, "users.import"):
+        outcomes = accounts.import_(wanted, update=update)
+    if json:
+        ui.plain(_outcomes_json(outcomes))
+    else:
+        rows = [[str(o.line), o.name, o.action, o.message] for o in outcomes]
+        ui.show(ui.table(None, ["line", "user", "result", "prosody"], rows))
+        counts = {}
+        for o in outcomes:
+            counts[o.action] = counts.get(o.action, 0) + 1
+        kept = " (password kept: --update sets it)" if counts.get("exists") else ""
+        ui.info(", ".join(f"{n} {a}" for a, n in counts.items()) + kept)
+    if not all(o.ok for o in outcomes):
+        raise Exit(code=1)
+
+
+# -- token: meeting links for JWT auth ------------------------------------------------------
+
+
+@task(
+    name="token",
+    help={
+        "room": "The meeting room the token opens, e.g. 'Ticket 4711' ('*': any room)",
+        "name": "The participant's display name",
+        "email": "The participant's email (optional; shown to moderators)",
+        "moderator": "The participant is a moderator (needs auth.jwt.moderator_from_token)",
+        "ttl": "Lifetime in seconds (default: auth.jwt.token_ttl)",
+        "check": "Say whether prosody would accept this token ('-': read it from stdin)",
+        "json": "Machine-readable output",
+    },
+)
+@operator_errors
+def token_task(c, room="", name="", email="", moderator=False, ttl="", check="", json=False):  # noqa: A002
+    """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
+    import sys
+    import time
+
+    from . import secrets as secret_store
+    from . import tokens
+
+    stack = _stack(c)
+    jwt = stack.d.auth.jwt
+    if jwt is None:
+        now = stack.d.auth.type or "off"
+        raise UsageError(
+            f"token: tokens need auth.type: jwt (auth now: {now}): set auth.enabled: true, "
+            "auth.type: jwt and auth.jwt.app_id in jitsi-stack.yml"
+        )
+    secret = stack.d.secret("JWT_APP_SECRET", secret_store.read(stack.d.root))
+    if not secret:
+        raise StackError("token: no JWT secret yet: run `inv render` (or `inv start`) first")
+    if check:
+        token = sys.stdin.read() if check == "-" else check
+        verdict = tokens.check(
+            token.strip(),
+            secret=secret,
+            accepted_issuers=list(jwt.issuers),
+            accepted_audiences=list(jwt.audiences),
+            algorithm=jwt.algorithm,
+            room=room or None,
+        )
+        if json:
+            shown = {"ok": verdict.ok, "rule": verdict.rule, "message": verdict.message}
+            ui.plain(jsonlib.dumps(shown | {"claims": verdict.claims}, indent=2, default=str))
+        elif verdict.ok:
+            ui.show(verdict.message)
+        else:
+            ui.error(f"{verdict.rule}: {verdict.message}")
+        if not verdict.ok:
+            raise Exit(code=1)
+        return
+    if not room or not name:
+        missing = " and ".join(f for f, v in (("--room", room), ("--name", name)) if not v)
+        raise UsageError(f"token: give {missing}, e.g. inv token --room 'Ticket 4711' --name Alice")
+    if moderator and not jwt.moderator_from_token:
+        ui.warn(
+            "--moderator is only honoured with auth.jwt.moderator_from_token: true; now the "
+            "first to join is the moderator"
+        )
+    lifetime = int(_number(ttl, "--ttl", minimum=1)) if ttl != "" else jwt.ttl
+    minted = tokens.mint(
+        secret=secret,
+        app_id=jwt.app_id,
+        issuer=jwt.issuers[0],
+        audience=jwt.audiences[0],
+        room=room,
+        name=name,
+        email=email,
+        moderator=moderator,
+        ttl=lifetime,
+        algorithm=jwt.algorithm,
+        subject=stack.d.domains.xmpp,
+    )
+    url = tokens.meeting_url(stack.d.urls.public, room, minted) if room != "*" else ""
+    expires = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + lifetime))
+    if json:
+        ui.plain(jsonlib.dumps({"token": minted, "url": url, "expires": expires}, indent=2))
+        return
+    ui.plain(minted)
+    if url:
+        ui.plain(url)
+    ui.info(f"valid until {expires} ({lifetime}s)")
+
+
+users = Collection(
+    "users",
+    users_add_task,
+    users_passwd_task,
+    users_remove_task,
+    users_list_task,
+    users_import_task,
+)
