@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, tree_snapshot, write_settings
+from tests.helpers import FIXED_SECRETS, run_cli, tree_snapshot, write_settings
 
 SECRET = "Sup3r-S3cret-Value-4711"  # an operator-given secret that must never be printed
 
@@ -596,17 +596,6 @@ EXPECTED: dict[str, str] = {
     "secrets-link": "error: .jitsi-stack/secrets.env: is a symbolic link: jitsi-stack writes only inside the project: replace the link with a real directory or file",
     "secrets-directory": "error: .jitsi-stack/secrets.env: is not a regular file: move it away and re-run",
 }
-
-
-@pytest.fixture(scope="module")
-def good_tree(tmp_path_factory) -> Path:
-    """A project rendered fine, copied for each case."""
-    base = tmp_path_factory.mktemp("good") / "project"
-    base.mkdir()
-    write_settings(base, "timezone: UTC\n")
-    seed_secrets(base)
-    assert run_cli(base, "render").returncode == 0
-    return base
 
 
 def _copy(src: Path, dst: Path) -> None:
