@@ -40,6 +40,27 @@ def info(cert_path: Path) -> CertInfo:
     return _info(chain[0])
 
 
+def served(host: str, port: int, server_name: str, timeout: float = 3.0) -> CertInfo:
+    """The certificate a TLS server presents for server_name (not verified: this reads
+    what browsers will be shown, valid or not). OSError/ssl.SSLError when there is none."""
+    import socket
+    import ssl
+
+    from cryptography import x509
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=server_name or None) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise OSError("the server sent no certificate")
+    return _info(x509.load_der_x509_certificate(der))
+
+
 def _info(leaf) -> CertInfo:
     from cryptography import x509
 

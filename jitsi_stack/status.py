@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from . import docker
+from .certs import WARN_DAYS
 from .stack import Stack
 
 
@@ -81,14 +82,73 @@ def verdict(rows: list[Row]) -> tuple[bool, str]:
     return False, f"{len(bad)} of {len(rows)} services need attention: {names}"
 
 
-def as_json_text(stack: Stack, rows: list[Row], interrupted: str = "") -> str:
+@dataclass(frozen=True)
+class Certificate:
+    """The certificate the web container serves, as browsers get it."""
+
+    source: str  # 127.0.0.1:8444
+    subject: str = ""
+    not_after: str = ""  # ISO date
+    days_left: int | None = None
+    problem: str = ""  # why it could not be read, or why it is bad
+
+    @property
+    def level(self) -> str:
+        """ok, warn (renew soon) or fail (expired, unreadable)."""
+        if self.problem or self.days_left is None or self.days_left < 0:
+            return "fail"
+        return "warn" if self.days_left < WARN_DAYS else "ok"
+
+    def line(self) -> str:
+        if self.problem:
+            return f"certificate on {self.source}: {self.problem}"
+        if self.days_left is not None and self.days_left < 0:
+            return f"certificate on {self.source}: {self.subject} expired on {self.not_after}"
+        return (
+            f"certificate on {self.source}: {self.subject}, expires {self.not_after} "
+            f"(in {self.days_left} days)"
+        )
+
+
+def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
+    """The served certificate, when HTTPS is on and the web container runs."""
+    from . import certs
+
+    d = stack.d
+    web = d.service("web").name
+    running = any(r.service == web and r.state == "running" for r in rows)
+    published = any(p.setting == "ports.https" for p in d.ports())
+    if d.urls.scheme != "https" or not published or not running:
+        return None  # http, or TLS ends at the platform's proxy: not ours to read
+    port = d.port("ports.https").host
+    source = f"127.0.0.1:{port}"
+    try:
+        info = certs.served("127.0.0.1", port, d.urls.host)
+    except (OSError, ValueError) as err:
+        return Certificate(source, problem=f"no TLS answer ({err.__class__.__name__}: {err})")
+    return Certificate(
+        source,
+        subject=info.subject,
+        not_after=f"{info.not_after:%Y-%m-%d}",
+        days_left=info.days_left(),
+        problem="",
+    )
+
+
+def as_json_text(
+    stack: Stack, rows: list[Row], interrupted: str = "", cert: Certificate | None = None
+) -> str:
     ok, line = verdict(rows)
+    shown = None
+    if cert is not None:
+        shown = asdict(cert) | {"level": cert.level}
     return json.dumps(
         {
-            "ok": ok and not interrupted,
+            "ok": ok and not interrupted and (cert is None or cert.level != "fail"),
             "verdict": interrupted or line,
             "project": stack.d.project,
             "services": [asdict(r) | {"ok": r.ok} for r in rows],
+            "certificate": shown,
         },
         indent=2,
     )
@@ -101,12 +161,18 @@ def run(stack: Stack, as_json: bool = False) -> bool:
     stack.require_rendered()
     rows = collect(stack)
     interrupted = interrupted_update(stack)
+    cert = certificate(stack, rows)
+    cert_ok = cert is None or cert.level != "fail"
     if as_json:
-        ui.plain(as_json_text(stack, rows, interrupted))
-        return verdict(rows)[0] and not interrupted
+        ui.plain(as_json_text(stack, rows, interrupted, cert))
+        return verdict(rows)[0] and not interrupted and cert_ok
     if interrupted:
         ui.warn(interrupted)
-    return show(stack, rows) and not interrupted
+    ok = show(stack, rows)
+    if cert is not None:
+        fix = ": `inv logs web`" if cert.problem else ": renew it" if cert.level != "ok" else ""
+        {"ok": ui.info, "warn": ui.warn, "fail": ui.error}[cert.level](cert.line() + fix)
+    return ok and not interrupted and cert_ok
 
 
 def interrupted_update(stack: Stack) -> str:

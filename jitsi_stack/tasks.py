@@ -242,6 +242,14 @@ def rotate_secrets_task(c, yes=False):
         ui.info(f"all services use the new passwords; healthy after {seconds:.1f}s")
 
 
+def _cafile(value: str) -> str:
+    from pathlib import Path
+
+    if value and not Path(value).is_file():
+        raise UsageError(f"--cafile: {value} is not a file: give the PEM file of the CA")
+    return str(Path(value).resolve()) if value else ""
+
+
 @task(
     name="smoke",
     help={
@@ -251,10 +259,20 @@ def rotate_secrets_task(c, yes=False):
         "only": "Comma-separated check names",
         "timeout": "Seconds each check may take (default 10)",
         "insecure": "Do not verify the TLS certificate (a self-signed test setup)",
+        "cafile": "Trust this CA file (a private CA) instead of the system's, e.g. ca.pem",
     },
 )
 @operator_errors
-def smoke_task(c, url="", json=False, junit="", only="", timeout="10", insecure=False):  # noqa: A002
+def smoke_task(
+    c,
+    url="",
+    json=False,  # noqa: A002
+    junit="",
+    only="",
+    timeout="10",
+    insecure=False,
+    cafile="",
+):
     """Check a running deployment end to end, as a browser uses it."""
     from . import smoke
     from .smoke.target import from_deployment
@@ -268,7 +286,12 @@ def smoke_task(c, url="", json=False, junit="", only="", timeout="10", insecure=
         )
     stack = _stack(c)
     target = from_deployment(
-        stack.d, stack.compose, url=url or None, timeout=seconds, verify_tls=not insecure
+        stack.d,
+        stack.compose,
+        url=url or None,
+        timeout=seconds,
+        verify_tls=not insecure,
+        cafile=_cafile(cafile),
     )
     from .smoke.credentials import probe_login
 

@@ -32,11 +32,28 @@ class SmokeTarget:
     jvb_service: str = "jitsi-jvb"
     timeout: float = 10.0  # per-check timeout, seconds
     verify_tls: bool = True
+    cafile: str = ""  # trust this CA file (a private CA) instead of the system's
     expected_bridges: int = 1  # jvb instances jicofo must count as operational
     auth_type: str | None = None  # "" = off, "internal", "jwt", ...; None = not known
     agent: tuple[str, str] | None = field(default=None, repr=False)  # a probe account's login
     token: str = field(default="", repr=False)  # a probe token, minted for any room
     turn_expected: bool = False  # prosody should hand out TURN servers
+
+
+def tls_verify(target: SmokeTarget) -> bool | str:
+    """What requests' verify= gets: False, True (system CAs) or the CA file."""
+    return (target.cafile or True) if target.verify_tls else False
+
+
+def tls_context(target: SmokeTarget):
+    """An ssl context that verifies as tls_verify says."""
+    import ssl
+
+    context = ssl.create_default_context(cafile=target.cafile or None)
+    if not target.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def port_of(url: str) -> int | None:
@@ -88,6 +105,7 @@ def from_deployment(
     url: str | None = None,
     timeout: float = 10.0,
     verify_tls: bool = True,
+    cafile: str = "",
 ) -> SmokeTarget:
     """What a check must expect from this Deployment; `url` checks another copy of it
     (remote: no container-side checks unless the URL is on this machine)."""
@@ -111,6 +129,7 @@ def from_deployment(
         jvb_service=jvb.name,
         timeout=timeout,
         verify_tls=verify_tls,
+        cafile=cafile,
         expected_bridges=sum(1 for s in d.services if s.key == jvb.key),
         auth_type=d.auth.type,
         turn_expected=d.turn.enabled,

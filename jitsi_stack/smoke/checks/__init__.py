@@ -13,7 +13,7 @@ import requests
 
 from jitsi_stack.validators import is_loopback_host
 
-from ..target import SmokeTarget, origin
+from ..target import SmokeTarget, origin, tls_verify
 from ..xmpp import Deadline
 
 USER_AGENT = "jitsi-stack-smoke"
@@ -29,7 +29,7 @@ def http_session(url: str) -> requests.Session:
 
 def http_get(url: str, target: SmokeTarget, deadline: Deadline, what: str) -> requests.Response:
     return http_session(url).get(
-        url, timeout=deadline.left(what), verify=target.verify_tls, allow_redirects=False
+        url, timeout=deadline.left(what), verify=tls_verify(target), allow_redirects=False
     )
 
 

@@ -4,15 +4,23 @@ turn check (a relay allocated on every TURN server prosody hands out)."""
 from __future__ import annotations
 
 import asyncio
-import ssl
+import secrets
 import time
 
 from ..explain import CheckFailed, Outcome
-from ..target import SmokeTarget, base, display
+from ..target import SmokeTarget, base, display, tls_context, tls_verify
 from ..xmpp import BoshClient, Deadline, ProbeError, SaslError, StanzaError
 from . import http_session, probe_room
 
 LOGS = "`inv logs jitsi-prosody`"
+
+
+def _resource() -> str:
+    """Each session its own resource: auth and turn log in as the same probe account at
+    once, and prosody ends the older session of a JID that binds a resource again."""
+    return f"jitsi-stack-probe-{secrets.token_hex(4)}"
+
+
 BACKOFF = (1.0, 2.0)
 
 
@@ -20,7 +28,7 @@ def _client(target: SmokeTarget, deadline: Deadline, domain: str, token: str = "
     url = base(target) + "/http-bind"
     # lib-jitsi-meet hands the token to prosody on the BOSH URL (?token=); never shown
     full = f"{url}?token={token}" if token else url
-    return BoshClient(full, domain, deadline, verify=target.verify_tls, http=http_session(url))
+    return BoshClient(full, domain, deadline, verify=tls_verify(target), http=http_session(url))
 
 
 def _anonymous_refused(target: SmokeTarget, deadline: Deadline) -> str:
@@ -106,7 +114,7 @@ def check_auth(target: SmokeTarget, deadline: Deadline) -> Outcome:
         else:
             client.login_anonymous()
         done.append(how)
-        client.bind()
+        client.bind(_resource())
         _open_room(client, target, done)
         return Outcome("pass", " → ".join(done) + f" on {target.xmpp_domain}")
     except SaslError as exc:
@@ -161,21 +169,16 @@ def _login_for_services(target: SmokeTarget, deadline: Deadline) -> BoshClient:
                 "no way to log in to ask for TURN credentials (no guests, no probe login)",
             )
         )
-    client.bind()
+    client.bind(_resource())
     return client
 
 
-async def _allocate(entry: dict[str, str], timeout: float, verify: bool):
+async def _allocate(entry: dict[str, str], timeout: float, target: SmokeTarget):
     from aioice import turn  # imported by the one check that needs it
 
     transport = entry.get("transport") or "udp"
     tls = entry.get("type") == "turns"
-    context = None
-    if tls:
-        context = ssl.create_default_context()
-        if not verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+    context = tls_context(target) if tls else None
     server = (entry["host"], int(entry["port"]))
     relay, _ = await asyncio.wait_for(
         turn.create_turn_endpoint(
@@ -237,7 +240,7 @@ def check_turn(target: SmokeTarget, deadline: Deadline) -> Outcome:
     for entry in relays:
         label = _label(entry)
         try:
-            relayed = asyncio.run(_allocate(entry, deadline.left(label), target.verify_tls))
+            relayed = asyncio.run(_allocate(entry, deadline.left(label), target))
             done.append(f"{label} → relay {relayed[0]}:{relayed[1]}")
         except Exception as exc:  # aioice: TransactionFailed, timeouts, OSError, ssl errors
             failed.append((label, _turn_reason(exc)))

@@ -103,7 +103,7 @@ def check_tls_cert(target: SmokeTarget, deadline: Deadline) -> Outcome:
     scheme, host, port = origin(target.public_url)
     if scheme != "https":
         return Outcome("skip", "public_url is plain http: no certificate to check")
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=target.cafile or None)
     with socket.create_connection((host, port), timeout=deadline.left("TCP connect")) as sock:
         sock.settimeout(deadline.left("TLS handshake"))
         try:

@@ -6,7 +6,7 @@ import secrets
 import time
 
 from ..explain import CheckFailed, Outcome, one_line
-from ..target import SmokeTarget, base, display, hostport, ws_base
+from ..target import SmokeTarget, base, display, hostport, tls_verify, ws_base
 from ..xmpp import (
     BoshClient,
     Deadline,
@@ -30,7 +30,7 @@ def check_bosh(target: SmokeTarget, deadline: Deadline) -> Outcome:
     """A guest's way into a room over /http-bind: session, login, bind, focus, join, leave."""
     url = base(target) + "/http-bind"
     domain = target.anonymous_domain or target.xmpp_domain
-    client = BoshClient(url, domain, deadline, verify=target.verify_tls, http=http_session(url))
+    client = BoshClient(url, domain, deadline, verify=tls_verify(target), http=http_session(url))
     done: list[str] = []
     room = probe_room(target)
     try:
@@ -229,7 +229,7 @@ def check_websocket(target: SmokeTarget, deadline: Deadline) -> Outcome:
 
     url = ws_base(target) + "/xmpp-websocket"
     try:
-        answer = websocket_probe(url, target.xmpp_domain, deadline, verify=target.verify_tls)
+        answer = websocket_probe(url, target.xmpp_domain, deadline, verify=tls_verify(target))
     except websocket.WebSocketBadStatusException as exc:
         status = getattr(exc, "status_code", 0)
         cause, fix = _UPGRADE_REFUSED.get(status) or (
@@ -296,7 +296,7 @@ def check_focus(target: SmokeTarget, deadline: Deadline) -> Outcome:
         url,
         json=body,
         timeout=deadline.left("POST /conference-request/v1"),
-        verify=target.verify_tls,
+        verify=tls_verify(target),
         allow_redirects=False,
     )
     if resp.status_code == 403:

@@ -37,12 +37,15 @@ class WebSocketAnswer:
 
 
 def websocket_probe(
-    url: str, domain: str, deadline: Deadline, *, verify: bool = True
+    url: str, domain: str, deadline: Deadline, *, verify: bool | str = True
 ) -> WebSocketAnswer:
     """Open an XMPP-over-websocket stream, read <open/> and features, then close it."""
     import websocket  # websocket-client; imported late so the rest works without it
 
-    sslopt = {} if verify else {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    # verify: False, True (the system's CAs) or a CA file, as requests takes it
+    sslopt = {} if verify is True else {"ca_certs": verify} if verify else {}
+    if not verify:
+        sslopt = {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
     stage = "opening the websocket"
     try:
         ws = websocket.create_connection(

@@ -1,0 +1,344 @@
+"""A call center on the testbed: agents with internal accounts, HTTPS with the site's own
+certificate, the bundled TURN server; and a second stack with JWT auth.
+
+Real parts: Debian's prosody (its admin shell creates the accounts and checks the
+passwords over BOSH), Debian's coturn behind the official image's entrypoint (relays are
+allocated with prosody's credentials), nginx serving our certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
+from tests.helpers import containers, force_down, inv, write_settings
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "jscc"
+HTTPS_PORT = 19643
+SETTINGS = f"""
+project_name: {PROJECT}
+container_prefix: {PROJECT}
+network: {{name: {PROJECT}-network}}
+public_url: https://localhost:{HTTPS_PORT}
+ports:
+  {{http: 19680, https: {HTTPS_PORT}, jvb_media: 19610, jvb_colibri: 19681, jicofo_rest: 19688}}
+https:
+  enabled: true
+  certificate: {{cert: certs/site.crt, key: certs/site.key}}
+images: {{repository: jitsi-stack-testbed, tag: good, coturn: "jitsi-stack-testbed/coturn:good"}}
+health: {{timeout: 120, interval: 2}}
+auth: {{enabled: true, type: internal, guests: true}}
+turn:
+  enabled: true
+  host: localhost
+  port: 19678
+  tls_port: 19649
+  relay_min: 19650
+  relay_max: 19659
+"""
+PASSWORD = 'Agent"Pass\\word €1'  # a quote, a backslash, a space and UTF-8: all reach prosody
+
+
+def make_ca_and_leaf(folder: Path, days: int = 60) -> Path:
+    """A test CA and a leaf for localhost and 127.0.0.1; returns the CA file."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jitsi-stack test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "site.crt").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (folder / "site.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (folder / "site.key").chmod(0o600)
+    (folder.parent / "ca.crt").write_bytes(ca.public_bytes(pem))
+    return folder.parent / "ca.crt"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, testbed_images):
+    base = tmp_path_factory.mktemp("callcenter") / "project"
+    base.mkdir()
+    ca = make_ca_and_leaf(base / "certs")
+    write_settings(base, SETTINGS)
+    force_down(PROJECT)
+    proc = inv(base, "start")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    yield base, ca
+    inv(base, "clean", "--all", "--yes")
+    force_down(PROJECT)
+
+
+def users(base: Path, *args: str, password: str | None = None):
+    stdin = None if password is None else password + "\n"
+    return inv(base, f"users.{args[0]}", *args[1:], input_text=stdin)
+
+
+def login(name: str, password: str) -> str:
+    """SASL PLAIN over BOSH through the web container, as the login dialog does."""
+    client = BoshClient(
+        f"https://localhost:{HTTPS_PORT}/http-bind", "meet.jitsi", Deadline(15), verify=False
+    )
+    try:
+        client.connect()
+        client.login_plain(name, password)
+        return client.bind()
+    finally:
+        client.terminate()
+
+
+def refused(name: str, password: str) -> bool:
+    try:
+        login(name, password)
+    except SaslError as exc:
+        return exc.condition == "not-authorized"
+    return False
+
+
+def test_agent_accounts_live_in_prosody_and_log_in(stack):
+    base, _ = stack
+    add = users(base, "add", "agent007", "--password-stdin", password=PASSWORD)
+    assert add.returncode == 0, add.stderr
+    assert add.stdout.strip() == "created agent007@meet.jitsi"
+    assert login("agent007", PASSWORD).startswith("agent007@meet.jitsi/")
+    assert refused("agent007", "wrong-password")
+
+    listed = json.loads(users(base, "list", "--json").stdout)
+    assert {"name": "agent007", "jid": "agent007@meet.jitsi"} in listed["accounts"]
+
+    again = users(base, "add", "agent007", "--password-stdin", password="Other-pass-1")
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1] == (
+        "error: users add: agent007@meet.jitsi exists: change its password with "
+        "`inv users.passwd agent007`"
+    )
+    assert login("agent007", PASSWORD)  # the old password still works: nothing changed
+
+    new = users(base, "passwd", "agent007", "--password-stdin", password="N3w-password")
+    assert new.returncode == 0, new.stderr
+    assert refused("agent007", PASSWORD)
+    assert login("agent007", "N3w-password")
+
+    gone = users(base, "remove", "agent007")
+    assert gone.returncode == 0, gone.stderr
+    assert refused("agent007", "N3w-password")
+    missing = users(base, "remove", "agent007")
+    assert missing.returncode == 1
+    assert "no account agent007@meet.jitsi" in missing.stderr
+
+
+def test_passwords_never_reach_an_argv_or_the_output(stack):
+    """--echo prints every command run: the password must not be among them."""
+    base, _ = stack
+    proc = inv(
+        base, "--echo", "users.add", "echoed", "--password-stdin", input_text="Echo-S3cret-9\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "docker exec --interactive" in proc.stdout + proc.stderr
+    assert "Echo-S3cret-9" not in proc.stdout + proc.stderr
+    logs = inv(base, "logs", "prosody", "--tail", "200")
+    assert "Echo-S3cret-9" not in logs.stdout
+    users(base, "remove", "echoed")
+
+
+def test_import_creates_all_reports_each_line_and_keeps_existing(stack, tmp_path):
+    base, _ = stack
+    users(base, "add", "agent001", "--password-stdin", password="Kept-pass-001")
+    lines = ["name,password"] + [f"agent{i:03d},Import-pass-{i:03d}" for i in range(1, 41)]
+    csv = tmp_path / "agents.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    proc = inv(base, "users.import", str(csv), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    results = {row["name"]: row["result"] for row in report["accounts"]}
+    assert results.pop("agent001") == "exists"
+    assert set(results.values()) == {"created"} and len(results) == 39, proc.stdout[:3000]
+    assert [row["line"] for row in report["accounts"]] == list(range(2, 42))
+    assert login("agent001", "Kept-pass-001")  # existing accounts keep their password
+    assert login("agent040", "Import-pass-040")
+    assert "Import-pass" not in proc.stdout + proc.stderr
+
+    update = inv(base, "users.import", str(csv), "--update", "--json")
+    assert update.returncode == 0
+    assert {row["result"] for row in json.loads(update.stdout)["accounts"]} == {"updated"}
+    assert login("agent001", "Import-pass-001")
+
+
+def test_the_site_certificate_is_served_and_status_reads_its_expiry(stack):
+    base, ca = stack
+    context = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(f"https://localhost:{HTTPS_PORT}/", context=context) as page:
+        assert page.status == 200  # verified against our CA: nginx serves the copy we rendered
+    status = json.loads(inv(base, "status", "--json").stdout)
+    cert = status["certificate"]
+    assert cert["subject"] == "CN=localhost"
+    assert cert["level"] == "ok" and 58 <= cert["days_left"] <= 60
+
+
+def test_smoke_checks_auth_and_turn_end_to_end(stack):
+    base, ca = stack
+    proc = inv(base, "smoke", "--json", "--cafile", str(ca))
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert results["auth"]["status"] == "pass", results["auth"]
+    assert "agent login (SASL PLAIN)" in results["auth"]["detail"]
+    assert results["turn"]["status"] == "pass", results["turn"]
+    for label in (
+        "turn:localhost:19678/udp",
+        "turn:localhost:19678/tcp",
+        "turns:localhost:19649/tls",
+    ):
+        assert label in results["turn"]["detail"]
+    assert results["tls-cert"]["status"] == "pass", results["tls-cert"]
+    listed = json.loads(users(base, "list", "--json").stdout)
+    assert not [a for a in listed["accounts"] if a["name"].startswith("jitsi-stack-probe-")]
+
+
+def test_smoke_turn_fails_when_coturn_has_another_secret(stack):
+    """The classic: coturn and prosody disagree on the shared secret."""
+    base, ca = stack
+    assert "jitsi-coturn" in containers(PROJECT)
+    env_path = base / "jitsi-meet" / ".env"
+    text = env_path.read_text()
+    try:
+        # recreate coturn alone with a different secret in its environment
+        subprocess.run(
+            [
+                "docker",
+                "compose",
+                "--project-directory",
+                str(base),
+                "-p",
+                PROJECT,
+                "--env-file",
+                str(env_path),
+                "-f",
+                str(base / "docker-compose.yml"),
+                "up",
+                "-d",
+                "--no-deps",
+                "--force-recreate",
+                "jitsi-coturn",
+            ],
+            env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TURN_CREDENTIALS": "x" * 40},
+            check=False,
+            capture_output=True,
+            timeout=120,
+        )
+        proc = inv(base, "smoke", "--json", "--only", "turn", "--cafile", str(ca))
+        result = json.loads(proc.stdout)[0]
+        assert env_path.read_text() == text
+    finally:
+        inv(base, "start")
+    if result["status"] == "pass":
+        pytest.fail("coturn took prosody's credentials although its secret differs")
+    assert "shared secret differs" in result["cause"], result
+
+
+# -- JWT ------------------------------------------------------------------------------------
+
+JWT_PROJECT = "jsccj"
+JWT_PORT = 19743
+JWT_SETTINGS = f"""
+project_name: {JWT_PROJECT}
+container_prefix: {JWT_PROJECT}
+network: {{name: {JWT_PROJECT}-network}}
+public_url: http://localhost:{JWT_PORT}
+ports: {{http: {JWT_PORT}, jvb_media: 19710, jvb_colibri: 19781, jicofo_rest: 19788}}
+images: {{repository: jitsi-stack-testbed, tag: good}}
+health: {{timeout: 120, interval: 2}}
+auth: {{enabled: true, type: jwt, jwt: {{app_id: callcenter, moderator_from_token: true}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def jwt_stack(tmp_path_factory, testbed_images):
+    base = tmp_path_factory.mktemp("jwt") / "project"
+    base.mkdir()
+    write_settings(base, JWT_SETTINGS)
+    force_down(JWT_PROJECT)
+    proc = inv(base, "start")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    yield base
+    inv(base, "clean", "--all", "--yes")
+    force_down(JWT_PROJECT)
+
+
+def token_login(token: str | None) -> str:
+    url = f"http://localhost:{JWT_PORT}/http-bind"
+    if token is not None:
+        url += f"?token={token}"
+    client = BoshClient(url, "meet.jitsi", Deadline(15))
+    try:
+        client.connect()
+        client.login_anonymous()
+        return client.bind()
+    finally:
+        client.terminate()
+
+
+def test_a_minted_token_opens_the_door_and_nothing_else_does(jwt_stack):
+    minted = inv(jwt_stack, "token", "--room", "Ticket 4711", "--name", "Alice", "--json")
+    assert minted.returncode == 0, minted.stderr
+    answer = json.loads(minted.stdout)
+    assert answer["url"].startswith(f"http://localhost:{JWT_PORT}/Ticket%204711?jwt=")
+    jid = token_login(answer["token"])  # prosody accepted the token: a session on meet.jitsi
+    assert jid.split("/", 1)[0].endswith("@meet.jitsi"), jid
+    with pytest.raises(SaslError):
+        token_login(None)  # no token: no meeting
+    forged = answer["token"][:-4] + ("AAAA" if not answer["token"].endswith("AAAA") else "BBBB")
+    with pytest.raises(SaslError):
+        token_login(forged)
+    checked = inv(jwt_stack, "token", "--check", forged)
+    assert checked.returncode == 1
+    assert "signature" in checked.stderr
+
+
+def test_smoke_logs_in_with_a_token_it_mints(jwt_stack):
+    proc = inv(jwt_stack, "smoke", "--json", "--only", "auth")
+    result = json.loads(proc.stdout)[0]
+    assert result["status"] == "pass", result
+    assert "token login" in result["detail"]
