@@ -22,7 +22,7 @@ from pathlib import Path
 from . import files, paths, render
 from . import secrets as secret_store
 from .deployment import ACCOUNT_OF, Deployment
-from .errors import StackError
+from .errors import SettingsError, StackError
 
 UID = 1000  # the images run as this user
 FRONTEND_VAR = "NEXT_PUBLIC_JITSI_DOMAIN"
@@ -218,6 +218,13 @@ def _write_frontend(path: Path, data: bytes, current: bytes | None) -> None:
 def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool = False) -> Report:
     """Render every generated file. check: compare only. force: overwrite hand edits.
     dry: say what would be written and write nothing (no secret is generated either)."""
+    if d.advertise_pending and not dry:
+        raise SettingsError(
+            [
+                "jvb.advertise_ips: auto is not detected yet: run `inv addresses` (inv start "
+                "and inv render detect it by themselves)"
+            ]
+        )
     root = d.root
     stored = secret_store.read(root)
     values, missing = secret_store.complete(stored, d.generated_secrets)

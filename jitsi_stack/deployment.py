@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from . import paths
 from .environment import (  # noqa: F401 - flag and passthrough_value are used by callers
     Domains,
+    advertise_ips,
     dotenv_values,
     flag,
     passthrough_value,
@@ -210,6 +211,7 @@ class Deployment:
     subdomains: bool  # upstream's ENABLE_SUBDOMAINS: config.js declares `subdir` only then
     anonymous_domain: str | None  # where a guest logs in (SASL ANONYMOUS); None = no guests
     advertise_ips: tuple[str, ...]
+    advertise_pending: bool  # `auto` is not detected yet: `inv addresses` must run first
     custom_config_js: str
     extra_files: tuple[Path, ...]
     frontend_file: Path | None
@@ -423,7 +425,8 @@ def build(s: Settings) -> Deployment:
         urls=_urls(s["public_url"], websocket),
         subdomains=tpl_bool(passthrough.get("ENABLE_SUBDOMAINS"), True),
         anonymous_domain=anonymous,
-        advertise_ips=tuple(s["jvb.advertise_ips"]),
+        advertise_ips=tuple(advertise_ips(s)),
+        advertise_pending="auto" in s["jvb.advertise_ips"],
         custom_config_js=s["web.custom_config_js"],
         extra_files=tuple(_under(s.root, f) for f in s["compose.extra_files"]),
         frontend_file=_under(s.root, front) if front else None,

@@ -96,8 +96,9 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
     if s["https.letsencrypt.enabled"]:
         for key in ("domain", "email", "staging"):
             put(f"https.letsencrypt.{key}")
-    if s["jvb.advertise_ips"]:
-        put("jvb.advertise_ips")
+    advertised = advertise_ips(s)
+    if advertised:
+        put("jvb.advertise_ips", advertised)
     auth = s["auth.type"] if s["auth.enabled"] else ""
     if auth == "jwt":
         put("auth.jwt.app_id")
@@ -154,6 +155,11 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
         if name not in merged:
             env[name] = passthrough_value(s["env"][name], name)
     return env
+
+
+def advertise_ips(s: Settings) -> list[str]:
+    """jvb.advertise_ips without an `auto` not detected yet (apply refuses to render then)."""
+    return [ip for ip in s["jvb.advertise_ips"] if ip != "auto"]
 
 
 def turn_host(s: Settings) -> str:

@@ -41,9 +41,40 @@ def _existing(value: str, name: str) -> Path:
     return path.resolve()
 
 
-def state_layer(root_dir: Path, merged: dict) -> tuple[settings.Layer | None, list[str]]:
-    """The tag `inv update` chose, unless the settings have moved on since."""
+def state_layers(root_dir: Path, merged: dict) -> tuple[list[settings.Layer], list[str]]:
+    """What the state adds: the tag `inv update` chose, the addresses `auto` found."""
     current = state.read(root_dir)
+    layer, notes = _tag_layer(current, merged)
+    found = _addresses_layer(current, merged, notes)
+    return [x for x in (layer, found) if x], notes
+
+
+def _addresses_layer(current, merged: dict, notes: list[str]) -> settings.Layer | None:
+    """jvb.advertise_ips with `auto` replaced by the stored detection (if it is current)."""
+    from .addresses import wanted
+
+    if not wanted(merged):
+        return None
+    found = current.addresses
+    stun = merged["jvb"].get("stun_server") or ""
+    if found is None or found.stun != stun:
+        notes.append(
+            "jvb.advertise_ips: auto is not detected yet"
+            + (" for this jvb.stun_server" if found else "")
+            + ": `inv addresses` (or inv start) detects it"
+        )
+        return None
+    listed = merged["jvb"]["advertise_ips"]
+    ips: list[str] = []
+    for item in listed:
+        ips += found.ips if item == "auto" else [item]
+    where = f"via {found.stun}" if found.stun else "LAN only"
+    origin = f"state:inv addresses ({where}, {found.at})"
+    return settings.Layer(origin, {"jvb.advertise_ips": list(dict.fromkeys(ips))})
+
+
+def _tag_layer(current, merged: dict) -> tuple[settings.Layer | None, list[str]]:
+    """The tag `inv update` chose, unless the settings have moved on since."""
     if current.tag is None:
         return None, []
     configured = merged["images"]["tag"]
@@ -72,9 +103,9 @@ def load(
     tree, sources = settings.merge(layers)
     notes: list[str] = []
     if use_state:
-        extra, notes = state_layer(root_dir, tree)
+        extra, notes = state_layers(root_dir, tree)
         if extra:
-            layers.append(extra)
+            layers += extra
             tree, sources = settings.merge(layers)
     loaded = settings.Settings(
         root=root_dir,

@@ -34,6 +34,49 @@ class TagChoice:
     over: str  # the configured tag it replaced
 
 
+@dataclass(frozen=True)
+class Detected:
+    """What `jvb.advertise_ips: auto` found (addresses.detect)."""
+
+    lan: tuple[str, ...]
+    public: tuple[str, ...]
+    stun: str  # the STUN server asked; "" when none is set (then only the LAN address)
+    at: str  # ISO time of the detection
+
+    @property
+    def ips(self) -> list[str]:
+        """Public first (what remote browsers need), then LAN (agents on the LAN)."""
+        return list(dict.fromkeys([*self.public, *self.lan]))
+
+    def to_json(self) -> dict:
+        return {
+            "lan": list(self.lan),
+            "public": list(self.public),
+            "stun": self.stun,
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Detected:
+        for key in ("lan", "public"):
+            values = data.get(key)
+            if not isinstance(values, list) or not all(_is_ip(v) for v in values):
+                raise ValueError(f"'addresses.{key}' must be a list of IP addresses")
+        if not isinstance(data.get("stun"), str) or not isinstance(data.get("at"), str):
+            raise ValueError("'addresses.stun' and 'addresses.at' must be text")
+        return cls(tuple(data["lan"]), tuple(data["public"]), data["stun"], data["at"])
+
+
+def _is_ip(value) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 @dataclass
 class State:
     tag: TagChoice | None = None
@@ -42,6 +85,7 @@ class State:
     last_failed: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)  # {from, to, at}
     applied: dict[str, Any] = field(default_factory=dict)  # {inputs, services: {name: hash}}
+    addresses: Detected | None = None  # what jvb.advertise_ips: auto found
 
     def to_json(self) -> str:
         data: dict[str, Any] = {}
@@ -50,6 +94,8 @@ class State:
         for key in ("previous", "history", "last_failed", "pending", "applied"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
+        if self.addresses is not None:
+            data["addresses"] = self.addresses.to_json()
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -70,7 +116,8 @@ def parse(text: str) -> State:
         raise _bad("is not valid JSON (truncated or edited)") from None
     if not isinstance(data, dict):
         raise _bad("must hold a JSON object")
-    unknown = set(data) - {"overrides", "previous", "history", "last_failed", "pending", "applied"}
+    known = {"overrides", "previous", "history", "last_failed", "pending", "applied", "addresses"}
+    unknown = set(data) - known
     if unknown:
         raise _bad(f"unknown entry {sorted(unknown)[0]!r}")
     state = State()
@@ -103,6 +150,13 @@ def parse(text: str) -> State:
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise _bad("'history' must be a list of objects")
     state.history = history
+    if "addresses" in data:
+        if not isinstance(data["addresses"], dict):
+            raise _bad("'addresses' must be an object")
+        try:
+            state.addresses = Detected.from_json(data["addresses"])
+        except ValueError as err:
+            raise _bad(str(err)) from None
     return state
 
 

@@ -56,3 +56,13 @@ def _number(value, flag: str, *, minimum: float = 0) -> float:
     if number < minimum:
         raise UsageError(f"{flag}: must be at least {minimum:g}")
     return number
+
+
+def detect_addresses(c, *, refresh: bool = False):
+    """jvb.advertise_ips: auto is detected once (STUN, network) before a render needs it."""
+    from . import addresses
+
+    root = project.root(c)
+    dry = Runner.from_context(c).dry
+    with _locked(c, "addresses"):
+        return addresses.ensure(root, refresh=refresh, dry=dry)

@@ -15,8 +15,8 @@ from invoke import Collection, Exit, task
 from . import invoke_compat, project, ui
 from .docker import Runner
 from .errors import StackError, UsageError
-from .task_support import _locked, _number, _stack, operator_errors
-from .tasks_access import token_task, users
+from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
+from .tasks_access import addresses_task, token_task, users
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 
@@ -34,6 +34,8 @@ def render_task(c, check=False, force=False):
     from . import apply
     from .stack import report_render
 
+    if not check:
+        detect_addresses(c)
     stack = _stack(c)
     dry = stack.runner.dry
     with _locked(c, "render") if not check else _nullcontext():
@@ -94,6 +96,7 @@ def start_task(c, targets=None, json=False):  # noqa: A002
     """Render if needed, start the stack, wait until every service is healthy."""
     from .stack import resolve_targets, split_targets, up
 
+    detect_addresses(c)
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
     with _locked(c, "start"):
@@ -321,5 +324,6 @@ ns = Collection(
     rotate_secrets_task,
     smoke_task,
     token_task,
+    addresses_task,
     users,
 )

@@ -1,5 +1,5 @@
-"""The call center's tasks: agent accounts (`inv users.*`, auth.type internal) and meeting
-tokens (`inv token`, auth.type jwt)."""
+"""The call center's tasks: agent accounts (`inv users.*`, auth.type internal), meeting
+tokens (`inv token`, auth.type jwt) and the bridge's public addresses (`inv addresses`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from invoke import Collection, Exit, task
 
 from . import ui
 from .errors import StackError, UsageError
-from .task_support import _locked, _number, _stack, operator_errors
+from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
 
 # -- users: agent accounts (auth.type: internal) ------------------------------------------
 
@@ -236,6 +236,47 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     if url:
         ui.plain(url)
     ui.info(f"valid until {expires} ({lifetime}s)")
+
+
+# -- addresses: what the bridge advertises ----------------------------------------------------
+
+
+@task(
+    name="addresses",
+    help={
+        "refresh": "Detect `auto` again (after the host moved or its public IP changed)",
+        "json": "Machine-readable output",
+    },
+)
+@operator_errors
+def addresses_task(c, refresh=False, json=False):  # noqa: A002
+    """The addresses the bridge advertises to browsers, and where each comes from."""
+    from ipaddress import ip_address
+
+    from .validators import is_public_ip
+
+    found = detect_addresses(c, refresh=refresh)
+    stack = _stack(c)
+    rows = []
+    for ip in stack.d.advertise_ips:
+        if found and ip in found.public:
+            source = f"public: STUN server {found.stun} ({found.at})"
+        elif found and ip in found.lan:
+            source = f"LAN: this host's default route ({found.at})"
+        else:
+            source = "jvb.advertise_ips"
+        scope = "public" if is_public_ip(ip_address(ip.split("#")[0])) else "private"
+        rows.append({"address": ip, "scope": scope, "source": source})
+    if json:
+        ui.plain(jsonlib.dumps({"advertise_ips": rows}, indent=2))
+        return
+    if not rows:
+        ui.info("no address advertised: the bridge offers its container address (localhost only)")
+        return
+    table = [[r["address"], r["scope"], r["source"]] for r in rows]
+    ui.show(ui.table(None, ["address", "scope", "from"], table))
+    if refresh and found is not None:
+        ui.info("stored; `inv start` applies it (the bridge is recreated when it changed)")
 
 
 users = Collection(

@@ -278,6 +278,36 @@ def test_smoke_turn_fails_when_coturn_has_another_secret(stack):
     assert "shared secret differs" in result["cause"], result
 
 
+def test_auto_addresses_come_from_the_real_coturn_as_stun_server(stack, tmp_path):
+    """coturn answers the STUN binding request with the address it saw our packet from:
+    behind Docker's NAT that is the gateway of one of its networks."""
+    other = tmp_path / "other"
+    other.mkdir()
+    write_settings(other, "jvb: {advertise_ips: [auto], stun_server: '127.0.0.1:19678'}\n")
+    proc = inv(other, "addresses", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["advertise_ips"]
+    stun_rows = [r for r in rows if r["source"].startswith("public: STUN server 127.0.0.1:19678")]
+    assert len(stun_rows) == 1, rows
+    gateways = set()
+    for network in (f"{PROJECT}-network", f"{PROJECT}-jitsi-internal"):
+        out = subprocess.run(
+            [
+                "docker",
+                "network",
+                "inspect",
+                network,
+                "--format",
+                "{{range .IPAM.Config}}{{.Gateway}} {{end}}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        gateways |= set(out.split())
+    assert stun_rows[0]["address"] in gateways, (rows, gateways)
+
+
 # -- JWT ------------------------------------------------------------------------------------
 
 JWT_PROJECT = "jsccj"
