@@ -45,10 +45,10 @@ def advertise(s, errors, warnings, strict=False) -> None:
             )
     if len(ips) + auto != len(s["jvb.advertise_ips"]):
         return
-    if auto and not stun and not (s["turn.enabled"] and s["turn.server"] == "bundled"):
+    if auto and not stun:
         warnings.append(
-            "jvb.advertise_ips: auto without jvb.stun_server (or the bundled TURN server) "
-            "finds only the LAN address: name a STUN server for the public one"
+            "jvb.advertise_ips: auto without jvb.stun_server finds only the LAN address: "
+            "name a STUN server for the public one"
         )
     host = public_host(s)
     if is_loopback_host(host) or auto:

@@ -299,8 +299,8 @@ SCHEMA: dict[str, Any] = {
         "stun_server": Field(
             "str",
             "",
-            "STUN server (host:port) that finds the public address for `auto`. Empty: "
-            "the bundled TURN server when turn.enabled.",
+            "STUN server (host:port) that finds the public address for `auto` (asked "
+            "from this host over UDP). Empty: `auto` finds only the LAN address.",
             example="stun.example.com:3478",
         ),
     },
