@@ -237,6 +237,45 @@ def test_smoke_checks_auth_and_turn_end_to_end(stack):
     assert not [a for a in listed["accounts"] if a["name"].startswith("jitsi-stack-probe-")]
 
 
+def test_nox_smoke_passes_with_turn_and_internal_auth(stack, tmp_path):
+    """`nox -s smoke` as the README gives it, on the call-center stack: every check passes
+    or is skipped for a stated reason (here only the guest-path warnings of auth)."""
+    import os
+    import sys
+    import xml.etree.ElementTree as ET
+
+    from tests.helpers import REPO
+
+    base, ca = stack
+    junit = tmp_path / "smoke.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_STACK_")}
+    env["JITSI_STACK_ROOT"] = str(base)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nox",
+            "-s",
+            "smoke",
+            "--",
+            "--cafile",
+            str(ca),
+            "--junit",
+            str(junit),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    for name in ("auth", "turn", "tls-cert"):
+        assert cases[name].find("failure") is None and cases[name].find("skipped") is None
+
+
 def test_smoke_turn_fails_when_coturn_has_another_secret(stack):
     """The classic: coturn and prosody disagree on the shared secret."""
     base, ca = stack
@@ -276,6 +315,38 @@ def test_smoke_turn_fails_when_coturn_has_another_secret(stack):
     if result["status"] == "pass":
         pytest.fail("coturn took prosody's credentials although its secret differs")
     assert "shared secret differs" in result["cause"], result
+
+
+def test_smoke_turn_fails_with_cause_when_coturn_is_stopped(stack):
+    base, ca = stack
+    assert inv(base, "stop", "coturn").returncode == 0
+    try:
+        proc = inv(base, "smoke", "--json", "--only", "turn", "--cafile", str(ca))
+        result = json.loads(proc.stdout)[0]
+    finally:
+        assert inv(base, "start").returncode == 0
+    assert proc.returncode == 1
+    assert result["status"] == "fail", result
+    assert "coturn is down" in result["cause"], result
+    assert "inv logs jitsi-coturn" in result["fix"]
+
+
+def test_smoke_auth_fails_with_cause_for_a_removed_agent(stack):
+    """The probe's account gone (or never made): the login is refused, and said so."""
+    import dataclasses
+
+    from jitsi_stack.project import deployment
+    from jitsi_stack.smoke import run_checks
+    from jitsi_stack.smoke.target import from_deployment
+
+    base, ca = stack
+    target = from_deployment(deployment(base), None, cafile=str(ca))
+    target = dataclasses.replace(target, agent=("removed-agent", "Not-a-password-1"))
+    (result,) = run_checks(target, only=["auth"])
+    assert result.status == "fail"
+    assert "failed: not-authorized" in result.detail
+    assert "removed-agent" in result.cause and "does not exist" in result.cause
+    assert "Not-a-password-1" not in result.detail + result.cause + result.fix
 
 
 def test_auto_addresses_come_from_the_real_coturn_as_stun_server(stack, tmp_path):

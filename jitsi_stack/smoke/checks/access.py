@@ -118,19 +118,26 @@ def check_auth(target: SmokeTarget, deadline: Deadline) -> Outcome:
         _open_room(client, target, done)
         return Outcome("pass", " → ".join(done) + f" on {target.xmpp_domain}")
     except SaslError as exc:
-        what = "the probe account" if target.auth_type == "internal" else "a freshly minted token"
-        cause = (
-            "prosody refuses tokens signed with the stack's secret: JWT_APP_SECRET, "
-            "JWT_ACCEPTED_ISSUERS/AUDIENCES or JWT_SIGN_TYPE differ from what prosody runs with"
-            if target.auth_type == "jwt"
-            else "prosody does not check passwords against its accounts (authentication "
-            "is not internal_hashed on this host)"
-        )
+        if target.auth_type == "jwt":
+            what = "a freshly minted token"
+            cause = (
+                "prosody refuses tokens signed with the stack's secret: JWT_APP_SECRET, "
+                "JWT_ACCEPTED_ISSUERS/AUDIENCES or JWT_SIGN_TYPE differ from what prosody "
+                "runs with"
+            )
+            fix = f"`inv render --check`, then `inv restart prosody`; {LOGS}"
+        else:
+            what = f"account {user}"
+            cause = (
+                f"prosody refused {user}: the account does not exist (removed?) or its "
+                "password differs, or this host does not use prosody's accounts"
+            )
+            fix = "`inv users.list`; `inv render --check`, then `inv restart prosody`"
         return Outcome(
             "fail",
             f"{' → '.join(done)} ok; {how} with {what} failed: {exc.condition}",
             cause,
-            f"`inv render --check`, then `inv restart prosody`; {LOGS}",
+            fix,
         )
     except StanzaError as exc:
         return Outcome(
@@ -259,9 +266,11 @@ def check_turn(target: SmokeTarget, deadline: Deadline) -> Outcome:
 
 
 def _turn_reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "no answer (timeout)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:160]
 
 
@@ -271,8 +280,8 @@ def _turn_cause(reason: str) -> str:
             "the TURN server refuses prosody's credentials: its shared secret differs from "
             "TURN_CREDENTIALS (turn.secret)"
         )
-    if "timeout" in reason:
-        return "the TURN port does not answer: not published, firewalled, or coturn is down"
+    if "timeout" in reason or "refused" in reason:
+        return "the TURN port does not answer: coturn is down, or the port is not published or open"
     if "certificate" in reason.lower() or "ssl" in reason.lower():
         return "the TLS port's certificate is not valid for the TURN host"
     return "the TURN server refused the allocation"
