@@ -233,6 +233,9 @@ def test_smoke_checks_auth_and_turn_end_to_end(stack):
     ):
         assert label in results["turn"]["detail"]
     assert results["tls-cert"]["status"] == "pass", results["tls-cert"]
+    tls = results["tls-cert"]["detail"]
+    assert "subject localhost" in tls and "issued by jitsi-stack test CA" in tls, tls
+    assert "(in 59 days)" in tls or "(in 60 days)" in tls, tls
     listed = json.loads(users(base, "list", "--json").stdout)
     assert not [a for a in listed["accounts"] if a["name"].startswith("jitsi-stack-probe-")]
 

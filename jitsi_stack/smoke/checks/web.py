@@ -117,8 +117,14 @@ def check_tls_cert(target: SmokeTarget, deadline: Deadline) -> Outcome:
         return Outcome("warn", "certificate has no expiry date", "unusual certificate", "")
     days = (ssl.cert_time_to_seconds(not_after) - time.time()) / 86400
     issuer = dict(x[0] for x in cert.get("issuer", ()) if x)
+    subject = dict(x[0] for x in cert.get("subject", ()) if x)
     by = issuer.get("organizationName") or issuer.get("commonName") or "?"
-    detail = f"{version}, valid for {host}, issued by {by}, expires in {days:.0f} days"
+    name = subject.get("commonName") or host
+    expiry = time.strftime("%Y-%m-%d", time.gmtime(ssl.cert_time_to_seconds(not_after)))
+    detail = (
+        f"{version}, subject {name}, valid for {host}, issued by {by}, expires {expiry} "
+        f"(in {days:.0f} days)"
+    )
     if days < TLS_WARN_DAYS:
         return Outcome(
             "warn",
