@@ -69,3 +69,4 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".")
     session.run("python", "bench/render.py")
     session.run("python", "bench/lifecycle.py")
+    session.run("python", "bench/callcenter.py")

@@ -1,4 +1,4 @@
-"""Build the local stand-in images for the four core Jitsi services.
+"""Build the local stand-in images for the four core Jitsi services and coturn.
 
     python tests/testbed/build.py [--force]
 
@@ -7,15 +7,17 @@ or from Python::
     from tests.testbed.build import ensure_images
     images = ensure_images()          # {"web": "jitsi-stack-testbed/web:good", ...}
 
-Images: jitsi-stack-testbed/{web,prosody,jicofo,jvb}, tags "good" and
+Images: jitsi-stack-testbed/{web,prosody,jicofo,jvb,coturn}, tags "good" and
 "broken" (the broken jvb answers /about/health with 500; the other broken
-tags are the good images). They stand in for ghcr.io/jitsi/<svc>: same
-variables, ports, volumes, uid 1000, read-only root with a tmpfs /run.
+tags are the good images). web, prosody, jicofo and jvb stand in for
+ghcr.io/jitsi/<svc>: same variables, ports, volumes, uid 1000, read-only root
+with a tmpfs /run. coturn stands in for the official coturn/coturn image:
+Debian's real coturn with that image's entrypoint, user and paths.
 
 How: debootstrap a Debian bookworm minbase from the machine's configured
-mirror, apt-get install Debian's real prosody, nginx-light, python3-slixmpp
-and curl into it, `docker import` it, then one small Dockerfile per service
-(images/). The rootfs tarball is cached in $JSTEST_TESTBED_CACHE
+mirror, apt-get install Debian's real prosody, nginx-light, python3-slixmpp,
+coturn and curl into it, `docker import` it, then one small Dockerfile per
+service (images/). The rootfs tarball is cached in $JSTEST_TESTBED_CACHE
 (default /var/cache/jitsi-stack-testbed); every image carries a label with
 a hash of this directory, and nothing is rebuilt while that hash matches.
 Needs root (debootstrap, chroot) and a Docker engine.
@@ -39,7 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CONTEXT = HERE / "images"
 REPO = "jitsi-stack-testbed"
-SERVICES = ("web", "prosody", "jicofo", "jvb")
+SERVICES = ("web", "prosody", "jicofo", "jvb", "coturn")
 TAGS = ("good", "broken")
 LABEL = "jitsi-stack-testbed.sources"
 SUITE = "bookworm"
@@ -52,6 +54,7 @@ PACKAGES = (
     "ca-certificates",
     "openssl",  # web: self-signed keys when HTTPS is on
     "sudo",  # /init: the /run fix-up upstream's setuid s6-overlay-suexec does
+    "coturn",  # the coturn image: turnserver and turnutils_* (4.6.1)
 )
 # bump when the rootfs recipe below changes in a way PACKAGES does not show
 ROOTFS_RECIPE = 1
@@ -374,6 +377,8 @@ EXECUTABLES = (
     "prosody/healthcheck.sh",
     "jicofo/healthcheck.sh",
     "jvb/healthcheck.sh",
+    "coturn/docker-entrypoint.sh",
+    "coturn/detect-external-ip.sh",
 )
 
 
