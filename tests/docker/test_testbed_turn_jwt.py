@@ -389,6 +389,11 @@ REFUSED = {
     "wrong issuer": (dict(iss="someone-else"), "iss"),
     "no audience": (dict(aud=None), "'aud' claim is missing"),
     "no room": (dict(room=None), "'room' claim is missing"),
+    "no subject (current token/util)": (dict(sub=None), "'sub' claim is missing"),
+    "no room and wrong audience: audience first": (
+        dict(room=None, aud="someone-else"),
+        "Invalid audience",
+    ),
     "bad signature": ("other-secret", "Invalid signature"),
     "typ missing": ("no-typ", "Invalid typ"),
     "alg HS512 when HS256 is configured": ("HS512", "Invalid or incorrect alg"),

@@ -220,15 +220,21 @@ function Util:verify_token(token, secret, accepted_issuers)
 	if not ok then
 		return nil, why;
 	end
-	if self.requireRoomClaim and claims["room"] == nil then
-		return nil, "'room' claim is missing";
-	end
+	-- Current jitsi-meet token/util.lib.lua (process_and_verify_token) checks the
+	-- audience before the room claim and refuses a token without `sub`; the stand-in
+	-- follows it, the stricter of the versions that may ship in stable-11146.
 	if claims["aud"] == nil then
 		return nil, "'aud' claim is missing";
 	end
 	ok, why = self:verify_audience(claims["aud"]);
 	if not ok then
 		return nil, why;
+	end
+	if self.requireRoomClaim and claims["room"] == nil then
+		return nil, "'room' claim is missing";
+	end
+	if claims["sub"] == nil then
+		return nil, "'sub' claim is missing";
 	end
 	return claims;
 end
