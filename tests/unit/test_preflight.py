@@ -301,3 +301,35 @@ def test_published_ports() -> None:
     assert published_ports(rows) == {("tcp", 8443), ("udp", 10000)}
     assert published_ports([]) == set()
     assert os.environ.get("PATH")  # the fixtures above restore PATH
+
+
+@pytest.mark.parametrize(
+    ("kind", "setting"),
+    [
+        (socket.SOCK_DGRAM, "turn.port"),
+        (socket.SOCK_STREAM, "turn.port"),
+        (socket.SOCK_DGRAM, "turn.relay_min"),
+    ],
+)
+def test_the_bundled_turn_servers_ports_are_checked(tmp_path, kind, setting) -> None:
+    """The Deployment's coturn ports (STUN/TURN on UDP and TCP, the relay range) go
+    through the same preflight as the web and bridge ports."""
+    from jitsi_stack.project import deployment
+    from tests.helpers import write_settings
+
+    with _occupied(kind) as held:
+        port = held.getsockname()[1]
+        turn_port = port if setting == "turn.port" else port + 20
+        relay = port - 3 if setting == "turn.relay_min" else port + 30
+        write_settings(
+            tmp_path,
+            f"turn: {{enabled: true, tls: false, port: {turn_port}, relay_min: {relay}, "
+            f"relay_max: {relay + 9}}}\n",
+        )
+        d = deployment(tmp_path, environ={})
+        proto = "udp" if kind == socket.SOCK_DGRAM else "tcp"
+        with pytest.raises(StackError) as err:
+            check_ports(d.ports([d.service("coturn").name]))
+    assert one_line(err).startswith(
+        f"host port {port}/{proto} is already in use (setting {setting})"
+    )
