@@ -286,7 +286,9 @@ class Accounts:
     def change(self, accounts: Iterable[Account], verb: str) -> list[Outcome]:
         """create / password / delete for each account; one Outcome each, in order."""
         accounts = list(accounts)
+        # the values and their Lua spelling (an answer quoting a command shows the latter)
         self.hidden |= {a.password for a in accounts if a.password}
+        self.hidden |= {lua_string(a.password)[1:-1] for a in accounts if a.password}
         commands = []
         for account in accounts:
             jid = lua_string(self.jid(account.name))

@@ -400,3 +400,38 @@ def test_import_of_a_bad_file_changes_nothing(project, tmp_path):
     ]
     assert "Passw0rd" not in out.stdout + out.stderr
     assert tree_snapshot(base) == before
+
+
+def test_an_answer_quoting_the_command_never_shows_the_password():
+    """Prosody's syntax-error answer quotes the line it got: the password in its Lua
+    spelling (\\ddd escapes) is masked as well as the plain value."""
+    from types import SimpleNamespace
+
+    from jitsi_stack.deployment import Auth
+    from jitsi_stack.engine import Result
+    from jitsi_stack.users import Account, Accounts
+
+    password = "p€ss-word-1"
+    quoted = lua_string(password)
+    answer = f"prosody> ! Sorry, I couldn't understand that... near {quoted} and {password}\n"
+
+    class Compose:
+        def exec(self, *args, **kwargs):
+            assert password not in " ".join(args)  # never in the argv
+            assert password.encode() not in kwargs["input"].encode()  # only its Lua spelling
+            return Result(("docker", "exec", "x"), 0, answer, "")
+
+    stack = SimpleNamespace(
+        d=SimpleNamespace(
+            auth=Auth(type="internal"),
+            domains=SimpleNamespace(xmpp="meet.jitsi"),
+            service=lambda key: SimpleNamespace(name="jitsi-prosody"),
+        ),
+        compose=Compose(),
+        runner=SimpleNamespace(dry=False),
+        hidden=lambda: set(),
+    )
+    (outcome,) = Accounts(stack).change([Account("alice", password)], "create")
+    assert outcome.action == "failed"
+    assert password not in outcome.message and quoted[1:-1] not in outcome.message
+    assert "Sorry, I couldn't understand that" in outcome.message
