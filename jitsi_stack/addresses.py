@@ -132,22 +132,25 @@ def wanted(values: dict) -> bool:
     return "auto" in (values.get("jvb", {}).get("advertise_ips") or [])
 
 
-def ensure(root, *, refresh: bool = False, dry: bool = False) -> Detected | None:
-    """Detect and store when the settings say auto and nothing (current) is stored."""
+def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None]:
+    """(what is stored and still valid, the STUN server to ask when detection is due).
+    (None, None): the settings do not say auto. Reads files only: no network, no lock."""
     from . import settings, state
 
     environ = os.environ
     tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
     if not wanted(tree):
-        return None
+        return None, None
     stun = tree["jvb"].get("stun_server") or ""
-    current = state.read(root)
-    stored = current.addresses
+    stored = state.read(root).addresses
     if stored and not refresh and stored.stun == stun:
-        return stored
-    found = detect(stun)
-    if not dry:
-        current = state.read(root)
-        current.addresses = found
-        state.write(root, current)
-    return found
+        return stored, None
+    return stored, stun
+
+
+def store(root, found: Detected) -> None:
+    from . import state
+
+    recorded = state.read(root)
+    recorded.addresses = found
+    state.write(root, recorded)

@@ -17,7 +17,7 @@ are refused under `env:` (upstream.MANAGED).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from .environment import (  # noqa: F401 - flag and passthrough_value are used b
     tpl_bool,
     turn_host,
 )
+from .facts import Auth, Certificate, Jwt, Turn, auth_of, turn_of  # noqa: F401 - re-exported
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
@@ -121,6 +122,13 @@ class Service:
     depends_on: tuple[tuple[str, str], ...] = ()  # (compose service, condition)
     aliases: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()  # compose network keys: network.name, INTERNAL_KEY
+    upstream: str = ""  # the upstream service it runs: jvb for jvb2, jvb3 ...; "" = key
+    env_literals: tuple[str, ...] = ()  # NAME=value entries of this service alone
+
+    @property
+    def kind(self) -> str:
+        """The upstream service: jvb for every bridge."""
+        return self.upstream or self.key
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -136,62 +144,6 @@ class Urls:
     hostport: str  # host[:port] as a browser shows it (NEXT_PUBLIC_JITSI_DOMAIN)
     bosh: str  # what config.js must give the browser, before the path
     websocket: str  # '' when the XMPP websocket is off
-
-
-@dataclass(frozen=True)
-class Turn:
-    """TURN as the clients get it (prosody hands out credentials) and, bundled, as coturn
-    serves it."""
-
-    enabled: bool = False
-    bundled: bool = False  # a coturn container of this stack
-    host: str = ""  # the name clients dial
-    port: int = 3478  # STUN, TURN over UDP and TCP
-    tls_port: int = 5349  # TURN over TLS (turns:)
-    transports: tuple[str, ...] = ()
-    tls: bool = False
-    relay_min: int = 0
-    relay_max: int = 0
-    udp_for_bridge: bool = False  # config.useTurnUdp
-    ttl: int = 86400
-
-
-@dataclass(frozen=True)
-class Jwt:
-    """Token authentication as prosody checks it (the secret is JWT_APP_SECRET)."""
-
-    app_id: str
-    algorithm: str
-    issuers: tuple[str, ...]
-    audiences: tuple[str, ...]
-    ttl: int  # seconds a token minted by `inv token` lives
-    moderator_from_token: bool
-
-
-@dataclass(frozen=True)
-class Auth:
-    """Who may create a meeting: "" = anyone (no authentication), else upstream's AUTH_TYPE."""
-
-    type: str = ""
-    guests: bool = False  # others join on the guest domain once a meeting exists
-    jwt: Jwt | None = None
-
-    @property
-    def internal(self) -> bool:
-        """Accounts kept by prosody on the XMPP domain: `inv users.*` manages them."""
-        return self.type == "internal"
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """The site's own certificate: where the operator keeps it, where the images read it."""
-
-    cert: Path
-    key: Path
-    web_cert: str = f"{paths.CONFIG_DIR}/web/keys/cert.crt"  # upstream: /config/keys
-    web_key: str = f"{paths.CONFIG_DIR}/web/keys/cert.key"
-    turn_cert: str = f"{paths.CONFIG_DIR}/coturn/cert.crt"  # a copy coturn (nobody) can read
-    turn_key: str = f"{paths.CONFIG_DIR}/coturn/cert.key"
 
 
 @dataclass(frozen=True)
@@ -235,10 +187,20 @@ class Deployment:
         return any(s.key == key for s in self.services)
 
     def service(self, key_or_name: str) -> Service:
+        if key_or_name == "jvb1":  # the first bridge, when jvb names them all
+            key_or_name = "jvb"
         for svc in self.services:
             if key_or_name in (svc.key, svc.name):
                 return svc
         raise KeyError(key_or_name)
+
+    def group(self, kind: str) -> list[Service]:
+        """Every service running one upstream service: all bridges for jvb."""
+        return [svc for svc in self.services if svc.kind == kind]
+
+    @property
+    def bridges(self) -> list[Service]:
+        return self.group("jvb")
 
     @property
     def names(self) -> list[str]:
@@ -364,8 +326,9 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
         },
         "coturn": {"ports": _coturn_ports(s)},
     }
-    return tuple(
-        Service(
+    services = []
+    for key in on:
+        svc = Service(
             key=key,
             name=f"{SERVICE_PREFIX}{key}",
             container=f"{prefix}-{key}",
@@ -378,8 +341,39 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
                 s["network.name"] if n == "platform" else INTERNAL_KEY for n in NETWORKS[key]
             ),
         )
-        for key in on
-    )
+        services += _bridges(s, svc) if key == "jvb" else [svc]
+    return tuple(services)
+
+
+def _bridges(s: Settings, first: Service) -> list[Service]:
+    """jvb.count bridges: each its own media and colibri port and brewery nickname (jicofo
+    keys bridges by it), the rest (account, brewery, image) shared (upstream §4.1)."""
+    bridges = []
+    for number in range(1, s["jvb.count"] + 1):
+        key = "jvb" if number == 1 else f"jvb{number}"
+        media = s["ports.jvb_media"] + number - 1
+        colibri = s["ports.jvb_colibri"] + number - 1
+        literals = [f"JVB_MUC_NICKNAME={key}"]
+        names = first.env_names
+        if number > 1:  # JVB_PORT in .env is the first bridge's
+            names = tuple(n for n in names if n != "JVB_PORT")
+            literals.insert(0, f"JVB_PORT={media}")
+        bridges.append(
+            replace(
+                first,
+                key=key,
+                name=f"{SERVICE_PREFIX}{key}",
+                container=f"{first.container.removesuffix('-jvb')}-{key}",
+                ports=(
+                    Port("ports.jvb_media", media, media, "udp"),
+                    Port("ports.jvb_colibri", colibri, 8080, bind="127.0.0.1"),
+                ),
+                env_names=names,
+                env_literals=tuple(literals),
+                upstream="jvb",
+            )
+        )
+    return bridges
 
 
 def _coturn_ports(s: Settings) -> list[Port]:
@@ -432,8 +426,8 @@ def build(s: Settings) -> Deployment:
         frontend_file=_under(s.root, front) if front else None,
         env=MappingProxyType(env),
         hidden_settings=frozenset(hidden),
-        turn=_turn(s),
-        auth=_auth(s),
+        turn=turn_of(s),
+        auth=auth_of(s),
         certificate=(
             Certificate(
                 _under(s.root, s["https.certificate.cert"]),
@@ -442,43 +436,6 @@ def build(s: Settings) -> Deployment:
             if s["https.certificate.cert"]
             else None
         ),
-    )
-
-
-def _auth(s: Settings) -> Auth:
-    if not s["auth.enabled"]:
-        return Auth()
-    kind = s["auth.type"]
-    jwt = None
-    if kind == "jwt":
-        app_id = s["auth.jwt.app_id"]
-        jwt = Jwt(
-            app_id=app_id,
-            algorithm=s["auth.jwt.algorithm"],
-            issuers=tuple(s["auth.jwt.accepted_issuers"] or [app_id]),
-            audiences=tuple(s["auth.jwt.accepted_audiences"] or [app_id]),
-            ttl=s["auth.jwt.token_ttl"],
-            moderator_from_token=s["auth.jwt.moderator_from_token"],
-        )
-    return Auth(type=kind, guests=s["auth.guests"], jwt=jwt)
-
-
-def _turn(s: Settings) -> Turn:
-    if not s["turn.enabled"]:
-        return Turn()
-    bundled = s["turn.server"] == "bundled"
-    return Turn(
-        enabled=True,
-        bundled=bundled,
-        host=turn_host(s),
-        port=s["turn.port"],
-        tls_port=s["turn.tls_port"],
-        transports=tuple(s["turn.transports"]),
-        tls=s["turn.tls"],
-        relay_min=s["turn.relay_min"] if bundled else 0,
-        relay_max=s["turn.relay_max"] if bundled else 0,
-        udp_for_bridge=s["turn.udp_for_bridge"],
-        ttl=s["turn.ttl"],
     )
 
 

@@ -233,6 +233,9 @@ def _public_url(s, errors, warnings, strict) -> None:
             )
 
 
+MAX_BRIDGES = 16  # on one host: each is a JVM of about 1 GB; more hosts scale further
+
+
 def _ports(s, errors) -> None:
     used: dict[tuple[str, int], str] = {}
 
@@ -248,9 +251,18 @@ def _ports(s, errors) -> None:
     claim("ports.http", "tcp", s["ports.http"])
     if s["https.enabled"]:
         claim("ports.https", "tcp", s["ports.https"])
-    claim("ports.jvb_colibri", "tcp", s["ports.jvb_colibri"])
+    count = s["jvb.count"]
+    if not 1 <= count <= MAX_BRIDGES:
+        errors.append(f"jvb.count: {count} bridges: use 1 to {MAX_BRIDGES} on one host")
+        count = 1
+    for key in ("ports.jvb_colibri", "ports.jvb_media"):
+        if s[key] + count - 1 > 65535:
+            errors.append(f"{key}: {s[key]} + {count - 1} (jvb.count) passes 65535: lower {key}")
+    for number in range(count):  # bridge N takes the N-th port from each base
+        suffix = "" if count == 1 else f" (bridge {number + 1})"
+        claim(f"ports.jvb_colibri{suffix}", "tcp", s["ports.jvb_colibri"] + number)
+        claim(f"ports.jvb_media{suffix}", "udp", s["ports.jvb_media"] + number)
     claim("ports.jicofo_rest", "tcp", s["ports.jicofo_rest"])
-    claim("ports.jvb_media", "udp", s["ports.jvb_media"])
     if s["turn.enabled"] and s["turn.server"] == "bundled":
         claim("turn.port", "udp", s["turn.port"])
         claim("turn.port", "tcp", s["turn.port"])
@@ -268,11 +280,15 @@ def _ports(s, errors) -> None:
         low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
         if low > high:
             errors.append(f"ports.jigasi_min: {low} is above ports.jigasi_max ({high}): swap them")
-        elif low <= s["ports.jvb_media"] <= high:
-            errors.append(
-                f"ports.jigasi_min: the range {low}-{high}/udp contains "
-                f"ports.jvb_media ({s['ports.jvb_media']}): move one of them"
-            )
+        else:
+            media = [s["ports.jvb_media"] + n for n in range(count)]
+            inside = [m for m in media if low <= m <= high]
+            if inside:
+                which = "ports.jvb_media" if inside[0] == media[0] else "a bridge's media port"
+                errors.append(
+                    f"ports.jigasi_min: the range {low}-{high}/udp contains "
+                    f"{which} ({inside[0]}): move one of them"
+                )
 
 
 def _https(s, errors) -> None:

@@ -45,6 +45,12 @@ def advertise(s, errors, warnings, strict=False) -> None:
             )
     if len(ips) + auto != len(s["jvb.advertise_ips"]):
         return
+    mapped = [item for item in s["jvb.advertise_ips"] if "#" in item]
+    if mapped and s["jvb.count"] > 1:
+        errors.append(
+            f"jvb.advertise_ips: {show(mapped[0])} maps one public port, but jvb.count is "
+            f"{s['jvb.count']}: list plain IPs (each bridge publishes its own port)"
+        )
     if auto and not stun:
         warnings.append(
             "jvb.advertise_ips: auto without jvb.stun_server finds only the LAN address: "

@@ -286,6 +286,13 @@ SCHEMA: dict[str, Any] = {
         ),
     },
     "jvb": {
+        "count": Field(
+            "int",
+            1,
+            "Bridges on this host (1-16). Bridge N (jitsi-jvb, jitsi-jvb2, ...) takes UDP "
+            "port ports.jvb_media + N - 1 and colibri port ports.jvb_colibri + N - 1; "
+            "jicofo spreads conferences over them.",
+        ),
         "advertise_ips": Field(
             "ip_list",
             [],

@@ -93,6 +93,10 @@ def resolve_targets(stack: Stack, targets: list[str]) -> list[str]:
         if target == "jitsi":
             wanted += d.names
             continue
+        group = d.group(target)
+        if len(group) > 1:  # `jvb`: every bridge; `jvb2` or `jitsi-jvb2`: one
+            wanted += [svc.name for svc in group]
+            continue
         try:
             wanted.append(d.service(target).name)
             continue

@@ -59,10 +59,16 @@ def _number(value, flag: str, *, minimum: float = 0) -> float:
 
 
 def detect_addresses(c, *, refresh: bool = False):
-    """jvb.advertise_ips: auto is detected once (STUN, network) before a render needs it."""
+    """jvb.advertise_ips: auto is detected once (STUN, network) before a render needs it;
+    nothing is locked or written when the stored result is current."""
     from . import addresses
 
     root = project.root(c)
-    dry = Runner.from_context(c).dry
-    with _locked(c, "addresses"):
-        return addresses.ensure(root, refresh=refresh, dry=dry)
+    stored, stun = addresses.current(root, refresh=refresh)
+    if stun is None:
+        return stored
+    found = addresses.detect(stun)
+    if not Runner.from_context(c).dry:
+        with _locked(c, "addresses"):
+            addresses.store(root, found)
+    return found

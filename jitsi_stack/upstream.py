@@ -129,6 +129,7 @@ RAW_BOOLEAN_VARS = frozenset(
 # Names the Deployment derives; the value says where they come from.
 DERIVED = {
     "CONFIG": "(always ./jitsi-meet)",
+    "JVB_MUC_NICKNAME": "(one per bridge: its service key, jvb, jvb2, ...; jvb.count)",
     "TURN_HOST": "turn.host",
     "TURNS_HOST": "turn.host",
     "STUN_HOST": "turn.host",

@@ -34,10 +34,18 @@ class SmokeTarget:
     verify_tls: bool = True
     cafile: str = ""  # trust this CA file (a private CA) instead of the system's
     expected_bridges: int = 1  # jvb instances jicofo must count as operational
+    # every bridge: (compose service, UDP media port, colibri URL or None when remote);
+    # () = the one bridge of jvb_service, jvb_udp_port and jvb_url
+    bridges: tuple[tuple[str, int, str | None], ...] = ()
     auth_type: str | None = None  # "" = off, "internal", "jwt", ...; None = not known
     agent: tuple[str, str] | None = field(default=None, repr=False)  # a probe account's login
     token: str = field(default="", repr=False)  # a probe token, minted for any room
     turn_expected: bool = False  # prosody should hand out TURN servers
+
+
+def bridges(target: SmokeTarget) -> tuple[tuple[str, int, str | None], ...]:
+    """Every bridge to check: (service, media port, colibri URL or None)."""
+    return target.bridges or ((target.jvb_service, target.jvb_udp_port, target.jvb_url),)
 
 
 def tls_verify(target: SmokeTarget) -> bool | str:
@@ -130,7 +138,15 @@ def from_deployment(
         timeout=timeout,
         verify_tls=verify_tls,
         cafile=cafile,
-        expected_bridges=sum(1 for s in d.services if s.key == jvb.key),
+        expected_bridges=len(d.bridges),
+        bridges=tuple(
+            (
+                b.name,
+                b.ports[0].host,
+                f"http://127.0.0.1:{b.ports[1].host}" if local else None,
+            )
+            for b in d.bridges
+        ),
         auth_type=d.auth.type,
         turn_expected=d.turn.enabled,
     )

@@ -141,7 +141,9 @@ def test_the_template_agrees_with_the_deployment(root, case):
         assert block.get("ports", []) == [p.compose() for p in svc.ports]
         names = [e for e in block.get("environment", []) if "=" not in e]
         assert names == list(svc.env_names)
-        assert block["labels"]["io.jitsi-stack.upstream"] == svc.key
+        literals = [e for e in block.get("environment", []) if "=" in e]
+        assert literals[: len(svc.env_literals)] == list(svc.env_literals)
+        assert block["labels"]["io.jitsi-stack.upstream"] == svc.kind
         assert tuple(block["networks"]) == svc.networks
         for network in svc.networks:
             assert tuple((block["networks"][network] or {}).get("aliases", ())) == svc.aliases

@@ -12,10 +12,12 @@ import ipaddress
 import socket
 from typing import TYPE_CHECKING
 
+import requests
+
 from jitsi_stack.validators import IP, is_loopback_host, is_public_ip, parse_advertise_ip
 
 from ..explain import Outcome, one_line
-from ..target import SmokeTarget, display, origin
+from ..target import SmokeTarget, bridges, display, hostport, origin
 from ..xmpp import Deadline
 from . import bridges_text, http_get, operational_bridges
 
@@ -51,7 +53,39 @@ def _health(target: SmokeTarget, deadline: Deadline, url: str | None, service: s
 
 
 def check_jvb_health(target: SmokeTarget, deadline: Deadline) -> Outcome:
-    return _health(target, deadline, target.jvb_url, "jvb")
+    """Each bridge's /about/health; the first unhealthy one is the result."""
+    every = bridges(target)
+    passed = []
+    for service, _, url in every:
+        try:
+            outcome = _health(target, deadline, url, "jvb")
+        except requests.ConnectionError as exc:
+            if len(every) == 1:
+                raise  # explain() names the one bridge's URL
+            return _unreachable(service, hostport(url or ""), exc)
+        if outcome.status != "pass":
+            if len(every) > 1:
+                outcome.detail = f"{service}: {outcome.detail}"
+                outcome.fix = outcome.fix.replace("jitsi-jvb", service)
+            return outcome
+        passed.append(outcome.detail)
+    if len(every) == 1:
+        return Outcome("pass", passed[0])
+    return Outcome("pass", f"all {len(every)} bridges healthy: " + "; ".join(passed))
+
+
+def _unreachable(service: str, where: str, exc: Exception) -> Outcome:
+    """One bridge of several does not answer on its colibri port."""
+    refused = "refused" in str(exc).lower()
+    return Outcome(
+        "fail",
+        f"{service}: connection refused by {where}"
+        if refused
+        else f"{service}: {where} does not answer ({one_line(str(exc), 80)})",
+        f"nothing answers on {where}: the {service} container is down or its colibri port "
+        "is not published on 127.0.0.1",
+        f"`inv status`; `inv logs {service}`",
+    )
 
 
 def check_jicofo_health(target: SmokeTarget, deadline: Deadline) -> Outcome:
@@ -104,8 +138,18 @@ def check_prosody_health(target: SmokeTarget, deadline: Deadline) -> Outcome:
 
 
 def check_jvb_udp(target: SmokeTarget, deadline: Deadline) -> Outcome:
-    """The media port is published on the host (the container's ports); firewalls unseen."""
-    port = target.jvb_udp_port
+    """Each bridge's media port is published on the host; firewalls unseen."""
+    every = bridges(target)
+    passed = []
+    for service, port, _ in every:
+        outcome = _jvb_udp(target, deadline, service, port)
+        if outcome.status != "pass":
+            return outcome
+        passed.append(outcome.detail)
+    return Outcome("pass", "; ".join(passed))
+
+
+def _jvb_udp(target: SmokeTarget, deadline: Deadline, svc: str, port: int) -> Outcome:
     fix = f"publish {port}/udp (ports.jvb_media) and open it in the firewall"
     if target.compose is None:
         return Outcome(
@@ -113,7 +157,6 @@ def check_jvb_udp(target: SmokeTarget, deadline: Deadline) -> Outcome:
             f"remote deployment: UDP {port} reachability must be tested from outside "
             "(e.g. a browser call with 3 participants)",
         )
-    svc = target.jvb_service
     deadline.left("listing the containers")
     container = target.compose.running(svc)
     if container is None:

@@ -1,0 +1,115 @@
+"""Several bridges on one host, on the testbed: each healthy with its own port, all in
+jicofo's brewery (smoke counts them), a change of jvb.count touches only the bridges it
+adds or removes, and jvb / jvbN targets address all or one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import force_down, inv, write_settings
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "jsbr"
+PORT = 19843
+SETTINGS = """
+project_name: {p}
+container_prefix: {p}
+network: {{name: {p}-network}}
+public_url: http://localhost:{port}
+ports: {{http: {port}, jvb_media: 19810, jvb_colibri: 19880, jicofo_rest: 19888}}
+images: {{repository: jitsi-stack-testbed, tag: good}}
+health: {{timeout: 120, interval: 2}}
+jvb: {{count: {count}}}
+"""
+
+
+def settings(count: int) -> str:
+    return SETTINGS.format(p=PROJECT, port=PORT, count=count)
+
+
+def containers_by_service(base) -> dict[str, dict]:
+    status = json.loads(inv(base, "status", "--json").stdout)
+    return {row["service"]: row for row in status["services"]}
+
+
+def ids(base) -> dict[str, str]:
+    """compose service -> container id, for every container of the project."""
+    import subprocess
+
+    fmt = '{{.Label "com.docker.compose.service"}} {{.ID}}'
+    label = f"label=com.docker.compose.project={PROJECT}"
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", label, "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, testbed_images):
+    base = tmp_path_factory.mktemp("bridges") / "project"
+    base.mkdir()
+    write_settings(base, settings(2))
+    force_down(PROJECT)
+    proc = inv(base, "start")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    yield base
+    inv(base, "clean", "--all", "--yes")
+    force_down(PROJECT)
+
+
+def test_two_bridges_run_healthy_and_jicofo_counts_both(stack):
+    rows = containers_by_service(stack)
+    assert rows["jitsi-jvb"]["ok"] and rows["jitsi-jvb2"]["ok"], rows
+    assert "19810->19810/udp" in rows["jitsi-jvb"]["ports"]
+    assert "19811->19811/udp" in rows["jitsi-jvb2"]["ports"]
+    proc = inv(stack, "smoke", "--json", "--only", "jicofo-health,jvb-health,jvb-udp,focus")
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, results
+    assert "2 of 2 bridges operational" in results["jicofo-health"]["detail"]
+    assert results["jvb-health"]["detail"].startswith("all 2 bridges healthy")
+    assert "jitsi-jvb2 19811/udp published" in results["jvb-udp"]["detail"]
+
+
+def test_smoke_fails_when_a_bridge_is_missing(stack):
+    assert inv(stack, "stop", "jvb2").returncode == 0
+    try:
+        proc = inv(stack, "smoke", "--json", "--only", "jvb-health,focus")
+        results = {r["name"]: r for r in json.loads(proc.stdout)}
+    finally:
+        assert inv(stack, "start").returncode == 0
+    assert proc.returncode == 1
+    assert results["jvb-health"]["status"] == "fail"
+    assert results["jvb-health"]["detail"].startswith("jitsi-jvb2: ")
+
+
+def test_more_bridges_create_only_the_new_one_and_fewer_remove_only_the_extra(stack):
+    before = ids(stack)
+    write_settings(stack, settings(3))
+    assert inv(stack, "start").returncode == 0
+    after = ids(stack)
+    assert set(after) == set(before) | {"jitsi-jvb3"}
+    for service, container in before.items():
+        assert after[service] == container, f"{service} was recreated"
+    write_settings(stack, settings(2))
+    assert inv(stack, "start").returncode == 0
+    final = ids(stack)
+    assert set(final) == set(before)
+    assert all(final[s] == before[s] for s in before)
+
+
+def test_jvb_targets_all_bridges_and_jvb2_one(stack):
+    before = ids(stack)
+    assert inv(stack, "restart", "jvb2").returncode == 0
+    after = ids(stack)
+    assert after["jitsi-jvb2"] != before["jitsi-jvb2"]
+    assert after["jitsi-jvb"] == before["jitsi-jvb"]
+    logs = inv(stack, "logs", "jvb", "--tail", "5")
+    assert logs.returncode == 0
+    prefixes = {line.split("|", 1)[0].strip() for line in logs.stdout.splitlines() if "|" in line}
+    assert {f"{PROJECT}-jvb", f"{PROJECT}-jvb2"} <= prefixes, prefixes  # container names
