@@ -38,6 +38,17 @@ def _finish(root: Path, **changes) -> None:
     state.write(root, current)
 
 
+def _backup(stack: Stack) -> None:
+    """An archive before anything changes; the last few of these are kept."""
+    from . import backup, project
+
+    root = stack.d.root
+    result = backup.write(stack, project.load(root).files, tag=backup.BEFORE_UPDATE)
+    backup.prune(root / paths.ARCHIVES, backup.BEFORE_UPDATE, backup.KEEP_BEFORE_UPDATE)
+    paused = f", prosody paused {result.paused:.2f}s" if result.paused else ""
+    ui.info(f"backup: {result.path.relative_to(root)}{paused}")
+
+
 def update(
     root: Path, runner: docker.Runner, tag: str | None = None, rollback: bool = False
 ) -> str:
@@ -73,6 +84,7 @@ def update(
             raise StackError(
                 f"pulling {current} failed, nothing changed: {str(err).splitlines()[0]}"
             ) from None
+    _backup(stack)
     rendered = (root / paths.COMPOSE_FILE).exists()
     containers = stack.compose.ps() if rendered else []
     recorded.previous = {
