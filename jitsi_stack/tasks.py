@@ -193,13 +193,19 @@ def status_task(c, json=False):  # noqa: A002
         "tag": "Switch to this image tag (default: pull the current one)",
         "rollback": "Return to the previous tag",
         "json": "Print the result as JSON",
+        "check": "Only list the newer stable releases (exit 0: none, 1: some, 3: no answer)",
     },
 )
 @operator_errors
-def update_task(c, tag="", rollback=False, json=False):  # noqa: A002
+def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A002
     """Pull images, recreate, wait for health; roll back by itself when health fails."""
     from . import update
 
+    if check:
+        from .tasks_ops import update_check
+
+        update_check(c, as_json=json)
+        return
     root = project.root(c)
     with _locked(c, "update"):
         line = update.update(root, Runner.from_context(c), tag=tag or None, rollback=rollback)

@@ -1,4 +1,4 @@
-"""Keeping a deployment: `inv backup` and `inv restore`."""
+"""Keeping a deployment: `inv backup`, `inv restore` and `inv update --check`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json as jsonlib
 import sys
 from pathlib import Path
 
-from invoke import task
+from invoke import Exit, task
 
 from . import project, ui
 from .task_support import _locked, _stack, operator_errors
@@ -105,3 +105,47 @@ def restore_task(c, file, yes=False):
         f"restored {count} entries of project {manifest.get('project')} "
         f"({manifest.get('image_tag')}, {manifest.get('created')}): run `inv start`"
     )
+
+
+CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to date, 1: newer)
+
+
+def update_check(c, *, as_json: bool) -> None:
+    """The stable releases newer than the running tag; exit 1 when there are any."""
+    from . import releases
+    from .errors import StackError
+    from .upstream import RELEASE
+
+    stack = _stack(c)
+    d = stack.d
+    jitsi = [s.kind for s in d.services if s.image.startswith(f"{stack_repository(stack)}/")]
+    images = sorted({"jigasi" if k == "transcriber" else k for k in jitsi})
+    try:
+        found = releases.newer(stack_repository(stack), images, d.tag)
+    except StackError as err:
+        ui.report(err)
+        raise Exit(code=CHECK_FAILED) from None
+    if as_json:
+        shown = {
+            "running": d.tag,
+            "tested_release": RELEASE,
+            "newer": [r.to_json() for r in found],
+        }
+        ui.plain(jsonlib.dumps(shown, indent=2))
+    elif not found:
+        ui.show(f"up to date: {d.tag} is the newest stable release of {', '.join(images)}")
+    else:
+        rows = [
+            [r.tag, "yes" if r.tested else f"no: newer than {RELEASE}, update jitsi-stack first"]
+            for r in found
+        ]
+        ui.show(ui.table(None, ["newer release", "tested with this jitsi-stack"], rows))
+        ui.info(f"running {d.tag}: `inv update --tag {found[-1].tag}` takes the newest")
+    if found:
+        raise Exit(code=1)
+
+
+def stack_repository(stack) -> str:
+    """images.repository, read back from the web image (registry/path/web:tag)."""
+    image = stack.d.service("web").image
+    return image.rsplit("/", 1)[0]

@@ -41,6 +41,12 @@ COMMANDS = [
     ("smoke", "--url", "http://127.0.0.1:9", "--timeout", "1", "--json"),
     ("update", "--tag", "latest"),
     ("start", "nosuchservice"),
+    ("token", "--room", "Ticket 4711", "--name", "Alice", "--json"),
+    ("token", "--check", "e30.e30.c2ln"),
+    ("users.list",),  # jwt: refused
+    ("addresses", "--json"),
+    ("backup", "--json"),
+    ("--dry", "restore", "/nonexistent.tar.gz"),
 ]
 
 
