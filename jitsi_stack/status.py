@@ -136,7 +136,11 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
 
 
 def as_json_text(
-    stack: Stack, rows: list[Row], interrupted: str = "", cert: Certificate | None = None
+    stack: Stack,
+    rows: list[Row],
+    interrupted: str = "",
+    cert: Certificate | None = None,
+    view=None,
 ) -> str:
     ok, line = verdict(rows)
     shown = None
@@ -149,6 +153,7 @@ def as_json_text(
             "project": stack.d.project,
             "services": [asdict(r) | {"ok": r.ok} for r in rows],
             "certificate": shown,
+            "meetings": view.to_json() if view is not None else None,
         },
         indent=2,
     )
@@ -156,23 +161,46 @@ def as_json_text(
 
 def run(stack: Stack, as_json: bool = False) -> bool:
     """The whole of `status`: True when every service is OK."""
-    from . import ui
+    from . import meetings, ui
 
     stack.require_rendered()
     rows = collect(stack)
     interrupted = interrupted_update(stack)
     cert = certificate(stack, rows)
     cert_ok = cert is None or cert.level != "fail"
+    view = meetings.collect(stack.d, {r.service for r in rows if r.state == "running"})
     if as_json:
-        ui.plain(as_json_text(stack, rows, interrupted, cert))
+        ui.plain(as_json_text(stack, rows, interrupted, cert, view))
         return verdict(rows)[0] and not interrupted and cert_ok
     if interrupted:
         ui.warn(interrupted)
     ok = show(stack, rows)
+    if view is not None:
+        summary, bridges = meetings.lines(view)
+        ui.show(summary)
+        if bridges:
+            columns = ["bridge", "version", "stress", "conferences", "endpoints", ""]
+            ui.show(ui.table(None, columns, bridges))
     if cert is not None:
         fix = ": `inv logs web`" if cert.problem else ": renew it" if cert.level != "ok" else ""
         {"ok": ui.info, "warn": ui.warn, "fail": ui.error}[cert.level](cert.line() + fix)
     return ok and not interrupted and cert_ok
+
+
+def watch(stack: Stack, interval: float) -> None:
+    """`inv status --watch`: the same view every `interval` seconds until Ctrl-C."""
+    import sys
+    import time
+
+    try:
+        while True:
+            if sys.stdout.isatty():
+                sys.stdout.write("\033[H\033[2J")  # clear the screen, as watch(1) does
+            print(time.strftime("%H:%M:%S"), flush=True)
+            run(stack)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 def interrupted_update(stack: Stack) -> str:

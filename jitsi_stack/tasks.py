@@ -177,12 +177,22 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
     stack.compose.stream(*args, mask=stack.mask)
 
 
-@task(name="status", help={"json": "Machine-readable output"})
+@task(
+    name="status",
+    help={
+        "json": "Machine-readable output",
+        "watch": "Refresh every N seconds until Ctrl-C (e.g. --watch 5)",
+    },
+)
 @operator_errors
-def status_task(c, json=False):  # noqa: A002
-    """A table of every service (state, health, ports, uptime, image); exit 1 unless all OK."""
+def status_task(c, json=False, watch=""):  # noqa: A002
+    """Every service (state, health, ports, uptime, image), the meetings and each bridge's
+    load; exit 1 unless all OK."""
     from . import status
 
+    if watch:
+        status.watch(_stack(c), _number(watch, "--watch", minimum=1))
+        return
     if not status.run(_stack(c), as_json=json):
         raise Exit(code=1)
 

@@ -113,3 +113,28 @@ def test_jvb_targets_all_bridges_and_jvb2_one(stack):
     assert logs.returncode == 0
     prefixes = {line.split("|", 1)[0].strip() for line in logs.stdout.splitlines() if "|" in line}
     assert {f"{PROJECT}-jvb", f"{PROJECT}-jvb2"} <= prefixes, prefixes  # container names
+
+
+def test_status_shows_the_meetings_and_each_bridges_load(stack):
+    """A guest holds a room open: jicofo counts it; every bridge reports version and stress."""
+    from jitsi_stack.smoke.xmpp import BoshClient, Deadline
+
+    client = BoshClient(f"http://localhost:{PORT}/http-bind", "meet.jitsi", Deadline(20))
+    room = "supervisor-view@muc.meet.jitsi"
+    try:
+        client.connect()
+        client.login_anonymous()
+        client.bind()
+        assert client.conference_request(room, "focus.meet.jitsi").ready
+        nick = (client.jid or "guest").split("@", 1)[0][:8]
+        client.join_room(room, nick)
+        status = json.loads(inv(stack, "status", "--json").stdout)
+        table = inv(stack, "status").stdout
+    finally:
+        client.terminate()
+    view = status["meetings"]
+    assert view["conferences"] == 1 and view["participants"] >= 1, view
+    assert (view["bridges_operational"], view["bridges_total"]) == (2, 2)
+    assert [b["service"] for b in view["bridges"]] == ["jitsi-jvb", "jitsi-jvb2"]
+    assert all(b["version"] != "-" and b["stress"] == 0.0 for b in view["bridges"]), view
+    assert "meetings: 1 conference(s)" in table and "jitsi-jvb2" in table

@@ -53,6 +53,23 @@ def main():
     def version(_http):
         return 200, "application/json", {"name": "JVB", "version": VERSION, "os": "Linux"}
 
+    def metrics(_http):
+        # Prometheus text as jvb's MetricsContainer(namespace="jitsi_jvb") writes it
+        # (jvb VideobridgeMetrics.kt: stress, conferences, local_endpoints gauges). The
+        # stand-in relays no media: it hosts no conference, its stress is 0.
+        lines = [
+            "# HELP jitsi_jvb_stress Current stress (between 0 and 1).",
+            "# TYPE jitsi_jvb_stress gauge",
+            "jitsi_jvb_stress 0.0",
+            "# HELP jitsi_jvb_conferences Current number of conferences.",
+            "# TYPE jitsi_jvb_conferences gauge",
+            "jitsi_jvb_conferences 0.0",
+            "# HELP jitsi_jvb_local_endpoints Number of local endpoints that exist currently.",
+            "# TYPE jitsi_jvb_local_endpoints gauge",
+            "jitsi_jvb_local_endpoints 0.0",
+        ]
+        return 200, "text/plain; version=0.0.4; charset=utf-8", "\n".join(lines) + "\n"
+
     serve_http(
         log,
         "0.0.0.0",  # noqa: S104 - jvb's private API binds all interfaces
@@ -60,6 +77,7 @@ def main():
         {
             ("GET", "/about/health"): health,
             ("GET", "/about/version"): version,
+            ("GET", "/metrics"): metrics,
         },
     )
     xmpp.run_forever()
