@@ -68,5 +68,6 @@ def bench(session: nox.Session) -> None:
     """The benchmarks against the raw docker compose commands (needs the testbed)."""
     session.install("-e", ".")
     session.run("python", "bench/render.py")
+    session.run("python", "bench/bridges.py")
     session.run("python", "bench/lifecycle.py")
     session.run("python", "bench/callcenter.py")

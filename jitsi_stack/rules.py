@@ -11,6 +11,7 @@ import os
 from urllib.parse import urlsplit
 
 from . import paths
+from .helm_chart import settings_problems as helm_problems
 from .rules_media import advertise, certificate, public_host, turn
 from .schema import FIELDS
 from .secrets import is_secret_name
@@ -107,6 +108,7 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     turn(s, errors, warnings)
     certificate(s, errors, warnings)
     _passthrough(s, errors)
+    errors.extend(helm_problems(s))
     _lua_strings(s, errors)
     _files(s, errors)
     return errors, warnings

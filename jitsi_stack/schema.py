@@ -417,6 +417,24 @@ SCHEMA: dict[str, Any] = {
             "root; started and stopped with the stack.",
         ),
     },
+    "helm": {
+        "chart_version": Field(
+            "str",
+            "3.4.0",
+            "Version of the community Helm chart (jitsi-contrib/jitsi-helm, chart jitsi-meet) "
+            "`inv helm.values` writes values for: 3.4.x, the release its keys were checked "
+            "against.",
+        ),
+        "release": Field(
+            "name",
+            "jitsi",
+            "Helm release name `inv helm.values` prints the install command for; it also "
+            "prefixes the Kubernetes Secrets the values refer to (jitsi-jvb-auth, ...).",
+        ),
+        "namespace": Field(
+            "name", "jitsi", "Kubernetes namespace of the release and of its Secrets."
+        ),
+    },
     "env": Field(
         "mapping",
         {},

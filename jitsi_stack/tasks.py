@@ -17,6 +17,7 @@ from .docker import Runner
 from .errors import StackError, UsageError
 from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
 from .tasks_access import addresses_task, token_task, users
+from .tasks_helm import helm
 from .tasks_ops import backup_task, restore_task
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
@@ -345,4 +346,5 @@ ns = Collection(
     backup_task,
     restore_task,
     users,
+    helm,
 )

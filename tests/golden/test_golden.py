@@ -147,3 +147,32 @@ def test_the_template_agrees_with_the_deployment(root, case):
         assert tuple(block["networks"]) == svc.networks
         for network in svc.networks:
             assert tuple((block["networks"][network] or {}).get("aliases", ())) == svc.aliases
+
+
+HELM_CASES = sorted(p.name for p in (GOLDEN / "helm").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", HELM_CASES)
+def test_helm_values_golden(root, case):
+    """`inv helm.values`: the values file and what it prints (Secrets masked) for the chart
+    jitsi-contrib/jitsi-helm, byte for byte."""
+    from tests.helpers import run_cli
+
+    shutil.copy(GOLDEN / "helm" / case / "jitsi-stack.yml", root / "jitsi-stack.yml")
+    shutil.copytree(GOLDEN / "certs", root / "certs", dirs_exist_ok=True)
+    seed_secrets(root)
+    proc = run_cli(root, "helm.values")
+    assert proc.returncode == 0, proc.stderr
+    produced = {
+        "values.yaml": (root / "helm" / "values.yaml").read_text(encoding="utf-8"),
+        "output.txt": proc.stdout,
+    }
+    for name, text in produced.items():
+        expected_file = GOLDEN / "helm" / case / name
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            expected_file.write_text(text, encoding="utf-8")
+        assert text == expected_file.read_text(encoding="utf-8"), f"helm/{case}/{name}"
+
+
+def test_helm_golden_cases_present():
+    assert {"defaults", "production"} <= set(HELM_CASES)

@@ -47,6 +47,8 @@ COMMANDS = [
     ("addresses", "--json"),
     ("backup", "--json"),
     ("--dry", "restore", "/nonexistent.tar.gz"),
+    ("helm.values",),
+    ("helm.values", "--to", "/outside/values.yaml"),
 ]
 
 
@@ -98,3 +100,16 @@ def test_no_secret_in_errors_about_secrets(root):
         assert proc.returncode == 2
         for value in GIVEN.values():
             assert value not in proc.stdout + proc.stderr, text
+
+
+def test_no_secret_in_the_helm_values_file(root):
+    """The chart's values name Kubernetes Secrets; the values themselves stay out."""
+    turn = "turn: {enabled: true, server: external, host: turn.example.com, secret: "
+    write_settings(root, SETTINGS + turn + GIVEN["turn"] + "}\n")
+    assert run_cli(root, "render").returncode == 0
+    proc = run_cli(root, "helm.values")
+    assert proc.returncode == 0, proc.stderr
+    text = (root / "helm" / "values.yaml").read_text()
+    assert "existingSecretName" in text and "'********'" in proc.stdout
+    for value in everything(root):
+        assert value not in text + proc.stdout + proc.stderr, value[:6]
