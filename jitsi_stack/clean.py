@@ -28,6 +28,7 @@ def describe(all_: bool) -> list[str]:
             f"{paths.ARCHIVES}/",
             f"delete {paths.CONFIG_DIR}/ (prosody accounts, certificates, recordings) and "
             f"{paths.STATE_DIR}/ (internal passwords, update history)",
+            "remove the stack's named volumes (Prometheus's samples)",
         ]
     else:
         lines.append(
@@ -69,7 +70,9 @@ def clean(stack: Stack, settings_files: list[Path], *, all_: bool = False) -> li
     preflight.check_docker(stack.runner)
     if (root / paths.COMPOSE_FILE).exists():
         try:
-            stack.compose.run("down", "--remove-orphans", timeout=300)
+            # --all: the named volumes too (Prometheus's samples, metrics.enabled)
+            volumes = ("--volumes",) if all_ else ()
+            stack.compose.run("down", "--remove-orphans", *volumes, timeout=300)
         except DockerError as err:
             raise StackError(
                 f"{err}: fix the cause and re-run (nothing was deleted)", detail=err.stderr

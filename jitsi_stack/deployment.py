@@ -32,7 +32,16 @@ from .environment import (  # noqa: F401 - flag and passthrough_value are used b
     tpl_bool,
     turn_host,
 )
-from .facts import Auth, Certificate, Jwt, Turn, auth_of, turn_of  # noqa: F401 - re-exported
+from .facts import (  # noqa: F401 - re-exported
+    Auth,
+    Certificate,
+    Jwt,
+    Metrics,
+    Turn,
+    auth_of,
+    metrics_of,
+    turn_of,
+)
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
@@ -71,8 +80,16 @@ NETWORKS = {
     "etherpad": ("platform",),
     "whiteboard": ("platform",),
     "coturn": ("platform", "internal"),  # relays to the bridge and to the platform's peers
+    # metrics.enabled: Prometheus scrapes jicofo and the bridges on Jitsi's own network and
+    # prosody on a network of the metrics alone (prosody answers /metrics to its subnet
+    # only); Grafana sees Prometheus there and nothing of Jitsi's own network.
+    "prometheus": ("internal", "metrics"),
+    "grafana": ("metrics",),
 }
 INTERNAL_KEY = "jitsi-internal"  # the compose key of Jitsi's own network
+METRICS_KEY = "jitsi-metrics"  # the compose key of the metrics network
+NETWORK_KEYS = {"internal": INTERNAL_KEY, "metrics": METRICS_KEY}
+PROSODY_METRICS_ALIAS = "prosody-metrics"  # prosody's name on the metrics network
 # Variables whose `env:` value changes a fact derived here.
 FLOWING = (
     "XMPP_AUTH_DOMAIN",
@@ -125,6 +142,14 @@ class Service:
     upstream: str = ""  # the upstream service it runs: jvb for jvb2, jvb3 ...; "" = key
     env_literals: tuple[str, ...] = ()  # NAME=value entries of this service alone
 
+    def aliases_on(self, network: str) -> tuple[str, ...]:
+        """The names this service answers to on one of its networks: on the metrics
+        network prosody's PROSODY_METRICS_ALIAS alone (an alias of that network resolves
+        to the address there, the one prosody's openmetrics_allow_cidr admits)."""
+        if network == METRICS_KEY:
+            return (PROSODY_METRICS_ALIAS,) if self.key == "prosody" else ()
+        return self.aliases
+
     @property
     def kind(self) -> str:
         """The upstream service: jvb for every bridge."""
@@ -154,6 +179,7 @@ class Deployment:
     network: str  # shared with the platform's backend and frontend
     network_external: bool
     internal_network: str  # Jitsi's own: jicofo, jvb, jigasi are reachable only here
+    metrics: Metrics | None  # Prometheus and Grafana (metrics.enabled)
     restart: str
     health_interval: int
     health_timeout: int
@@ -282,12 +308,14 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
     prefix = s["container_prefix"]
 
     def image(key: str) -> str:
-        if key in ("etherpad", "whiteboard", "coturn"):
+        if key in ("etherpad", "whiteboard", "coturn", "prometheus", "grafana"):
             return s[f"images.{key}"]
         return f"{s['images.repository']}/{JITSI_IMAGE.get(key, key)}:{s['images.tag']}"
 
     def names_for(key: str) -> tuple[str, ...]:
-        if key in ("etherpad", "whiteboard"):  # third-party images: only literal variables
+        # third-party images: only literal variables (Grafana's admin password is one,
+        # interpolated by Compose from .env: GF_SECURITY_ADMIN_PASSWORD=${GRAFANA_...})
+        if key in ("etherpad", "whiteboard", "prometheus", "grafana"):
             return ()
         if key == "coturn":  # the shared secret, expanded by coturn's entrypoint
             return ("TURN_CREDENTIALS",)
@@ -325,6 +353,11 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
             "aliases": (dom.whiteboard,),
         },
         "coturn": {"ports": _coturn_ports(s)},
+        "prometheus": {"ports": _metrics_port(s, "metrics.prometheus_port", 9090, "127.0.0.1")},
+        "grafana": {
+            "ports": _metrics_port(s, "metrics.grafana_port", 3000, s["metrics.grafana_bind"]),
+            "depends_on": ((f"{SERVICE_PREFIX}prometheus", "service_started"),),
+        },
     }
     services = []
     for key in on:
@@ -338,7 +371,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
             depends_on=tuple(spec[key].get("depends_on", ())),
             aliases=tuple(spec[key].get("aliases", ())),
             networks=tuple(
-                s["network.name"] if n == "platform" else INTERNAL_KEY for n in NETWORKS[key]
+                s["network.name"] if n == "platform" else NETWORK_KEYS[n] for n in _networks(s, key)
             ),
         )
         services += _bridges(s, svc) if key == "jvb" else [svc]
@@ -376,6 +409,19 @@ def _bridges(s: Settings, first: Service) -> list[Service]:
     return bridges
 
 
+def _networks(s: Settings, key: str) -> tuple[str, ...]:
+    if key == "prosody" and s["metrics.enabled"]:
+        return (*NETWORKS[key], "metrics")
+    return NETWORKS[key]
+
+
+def _metrics_port(s: Settings, setting: str, inner: int, bind: str) -> list[Port]:
+    """Grafana's port on metrics.grafana_bind; Prometheus's on 127.0.0.1, when set."""
+    if not s[setting]:
+        return []
+    return [Port(setting, s[setting], inner, bind="" if bind == "0.0.0.0" else bind)]  # noqa: S104
+
+
 def _coturn_ports(s: Settings) -> list[Port]:
     """STUN/TURN on UDP and TCP, TLS, and the relay range 1:1 (coturn's external-ip
     rewrites only the address, so peers off the host need the same ports)."""
@@ -395,6 +441,8 @@ def build(s: Settings) -> Deployment:
     on = [*CORE, *(k for k in OPTIONAL if s[f"services.{k}"])]
     if s["turn.enabled"] and s["turn.server"] == "bundled":
         on.append("coturn")
+    if s["metrics.enabled"]:
+        on += ["prometheus", "grafana"]
     dom = _domains(s, passthrough)
     env = dotenv_values(s, dom, set(on))
     websocket = tpl_bool(passthrough.get("ENABLE_XMPP_WEBSOCKET"), True)
@@ -411,6 +459,7 @@ def build(s: Settings) -> Deployment:
         network=s["network.name"],
         network_external=s["network.external"],
         internal_network=f"{s['project_name']}-jitsi-internal",
+        metrics=metrics_of(s),
         restart=s["restart_policy"],
         health_interval=s["health.interval"],
         health_timeout=s["health.timeout"],

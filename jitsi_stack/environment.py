@@ -131,6 +131,12 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
     if "whiteboard" in on:
         env["WHITEBOARD_COLLAB_SERVER_URL_BASE"] = f"http://{dom.whiteboard}"
         env["WHITEBOARD_COLLAB_SERVER_PUBLIC_URL"] = s["public_url"].rstrip("/")
+    if s["metrics.enabled"]:
+        # prosody loads mod_http_openmetrics and answers /metrics on its HTTP port to
+        # loopback and this one CIDR: the metrics network's (prosody.cfg.lua:142-145,345-350)
+        put("metrics.enabled")
+        put("metrics.subnet")
+        env["GRAFANA_ADMIN_PASSWORD"] = None  # generated once, kept in secrets.env
     if s["turn.enabled"]:
         # prosody hands every client short-lived credentials for these (XEP-0215;
         # prosody.cfg.lua:338-413): STUN and TURN on turn.port, TURNS on turn.tls_port.

@@ -1,4 +1,5 @@
-"""The call-center facts of a Deployment: TURN, who may log in, the site's certificate."""
+"""The call-center and operations facts of a Deployment: TURN, who may log in, the site's
+certificate, metrics."""
 
 from __future__ import annotations
 
@@ -100,4 +101,32 @@ def turn_of(s: Settings) -> Turn:
         relay_max=s["turn.relay_max"] if bundled else 0,
         udp_for_bridge=s["turn.udp_for_bridge"],
         ttl=s["turn.ttl"],
+    )
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Prometheus and Grafana: what they keep, where they listen, the network they share
+    with prosody (whose /metrics answers that subnet only)."""
+
+    network: str  # the Docker network's name
+    volume: str  # the named volume of Prometheus's samples
+    subnet: str  # prosody's openmetrics_allow_cidr
+    retention: str  # Prometheus's --storage.tsdb.retention.time
+    interval: int  # seconds between scrapes
+    config: str = f"{paths.CONFIG_DIR}/prometheus/prometheus.yml"
+    datasources: str = f"{paths.CONFIG_DIR}/grafana/provisioning/datasources/jitsi-stack.yml"
+    providers: str = f"{paths.CONFIG_DIR}/grafana/provisioning/dashboards/jitsi-stack.yml"
+    dashboard: str = f"{paths.CONFIG_DIR}/grafana/dashboards/call-center.json"
+
+
+def metrics_of(s: Settings) -> Metrics | None:
+    if not s["metrics.enabled"]:
+        return None
+    return Metrics(
+        network=f"{s['project_name']}-jitsi-metrics",
+        volume=f"{s['project_name']}-prometheus-data",
+        subnet=s["metrics.subnet"],
+        retention=s["metrics.retention"],
+        interval=15,
     )

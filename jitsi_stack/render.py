@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from . import paths
+from .deployment import PROSODY_METRICS_ALIAS
 from .errors import StackError
 
 if TYPE_CHECKING:
@@ -121,12 +122,19 @@ def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
         "dotenv": d.dotenv(secrets),
         "config_dir": paths.CONFIG_DIR,
         "turn_external": _public_ips(d),
+        "prosody_metrics_alias": PROSODY_METRICS_ALIAS,
     }
     outputs = [
         Output(path, _render(f"{path}.j2", context), mode, holds) for path, mode, holds in OUTPUTS
     ]
     if d.turn.bundled:
         outputs.append(Output(COTURN_CONF, _render(f"{COTURN_CONF}.j2", context), 0o644))
+    if d.metrics is not None:
+        from . import dashboards
+
+        for path in (d.metrics.config, d.metrics.datasources, d.metrics.providers):
+            outputs.append(Output(path, _render(f"{path}.j2", context), 0o644))
+        outputs.append(Output(d.metrics.dashboard, dashboards.text(), 0o644))
     outputs += _certificates(d)
     hidden = frozenset(d.hidden(secrets))
     for out in outputs:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from . import paths
 from .helm_chart import settings_problems as helm_problems
-from .rules_media import advertise, certificate, public_host, turn
+from .rules_media import advertise, certificate, metrics, public_host, turn
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
@@ -50,11 +50,13 @@ def _type_problem(key: str, value) -> str | None:
     if kind == "bool":
         if not isinstance(value, bool):
             return f"{key}: {shown} is not true or false: write true or false"
-    elif kind in ("int", "port"):
+    elif kind in ("int", "port", "optional_port"):
         if isinstance(value, bool) or not isinstance(value, int):
             return f"{key}: {shown} is not a whole number: write a number like {spec.default}"
         if kind == "port" and not 1 <= value <= 65535:
             return f"{key}: port {value} is out of range: use a port between 1 and 65535"
+        if kind == "optional_port" and not 0 <= value <= 65535:
+            return f"{key}: port {value} is out of range: use 0 (off) or a port 1-65535"
         if kind == "int" and value <= 0:
             return f"{key}: {value} must be greater than 0"
     elif kind in ("list", "ip_list"):
@@ -107,6 +109,7 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     advertise(s, errors, warnings, strict)
     turn(s, errors, warnings)
     certificate(s, errors, warnings)
+    metrics(s, errors)
     _passthrough(s, errors)
     errors.extend(helm_problems(s))
     _lua_strings(s, errors)
@@ -265,6 +268,10 @@ def _ports(s, errors) -> None:
         claim(f"ports.jvb_colibri{suffix}", "tcp", s["ports.jvb_colibri"] + number)
         claim(f"ports.jvb_media{suffix}", "udp", s["ports.jvb_media"] + number)
     claim("ports.jicofo_rest", "tcp", s["ports.jicofo_rest"])
+    if s["metrics.enabled"]:
+        for key in ("metrics.grafana_port", "metrics.prometheus_port"):
+            if s[key]:  # Prometheus's 0: not published
+                claim(key, "tcp", s[key])
     if s["turn.enabled"] and s["turn.server"] == "bundled":
         claim("turn.port", "udp", s["turn.port"])
         claim("turn.port", "tcp", s["turn.port"])

@@ -4,6 +4,7 @@ and the site's own certificate. Part of rules.check; one line per problem."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from .settings import Settings
@@ -151,3 +152,36 @@ def certificate(s, errors, warnings) -> None:
     problems, notes, _ = check(s.root / cert, s.root / key, list(dict.fromkeys(hosts)))
     errors += problems
     warnings += notes
+
+
+RETENTION = re.compile(r"^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$")
+
+
+def metrics(s: Settings, errors: list[str]) -> None:
+    """Prometheus's retention, Grafana's address and the metrics network's subnet."""
+    retention = s["metrics.retention"]
+    if not RETENTION.match(retention) or not re.search(r"[1-9]", retention):
+        errors.append(
+            f"metrics.retention: {show(retention)} is not a Prometheus duration: "
+            "write a number and a unit, e.g. 15d, 12w or 1y"
+        )
+    try:
+        ipaddress.ip_address(s["metrics.grafana_bind"])
+    except ValueError:
+        errors.append(
+            f"metrics.grafana_bind: {show(s['metrics.grafana_bind'])} is not an IP address: "
+            "use 127.0.0.1 (this machine) or 0.0.0.0 (every interface)"
+        )
+    subnet = s["metrics.subnet"]
+    try:
+        net = ipaddress.IPv4Network(subnet)
+    except ValueError:
+        errors.append(
+            f"metrics.subnet: {show(subnet)} is not an IPv4 network in CIDR notation "
+            "(e.g. 10.213.213.0/28)"
+        )
+        return
+    if not net.is_private or net.is_loopback or net.is_link_local:
+        errors.append(f"metrics.subnet: {subnet} is not private: use e.g. 10.213.213.0/28")
+    elif not 16 <= net.prefixlen <= 29:
+        errors.append(f"metrics.subnet: /{net.prefixlen} is outside /16../29: use e.g. /28")

@@ -12,20 +12,10 @@ transcription, all on the Docker network callcenter-network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Field:
-    kind: str  # str | int | bool | port | url | domain | email | list | mapping | choice | path
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-    secret: bool = False
-    example: str = ""
-    upstream: str = ""  # the upstream variable this setting feeds in jitsi-meet/.env
-
+from .schema_field import Field
+from .schema_ops import SECTIONS as OPS_SECTIONS
 
 # Nested like the YAML file. A dict value is a section; a Field is a leaf.
 SCHEMA: dict[str, Any] = {
@@ -93,6 +83,16 @@ SCHEMA: dict[str, Any] = {
             "image",
             "coturn/coturn:4.17.2",
             "coturn image of the bundled TURN server (pinned as jitsi-helm pins it).",
+        ),
+        "prometheus": Field(
+            "image",
+            "prom/prometheus:v2.53.2",
+            "Prometheus image (metrics.enabled).",
+        ),
+        "grafana": Field(
+            "image",
+            "grafana/grafana:10.2.0",
+            "Grafana image (metrics.enabled; the version upstream's grafana.yml pins).",
         ),
     },
     "ports": {
@@ -417,24 +417,6 @@ SCHEMA: dict[str, Any] = {
             "root; started and stopped with the stack.",
         ),
     },
-    "helm": {
-        "chart_version": Field(
-            "str",
-            "3.4.0",
-            "Version of the community Helm chart (jitsi-contrib/jitsi-helm, chart jitsi-meet) "
-            "`inv helm.values` writes values for: 3.4.x, the release its keys were checked "
-            "against.",
-        ),
-        "release": Field(
-            "name",
-            "jitsi",
-            "Helm release name `inv helm.values` prints the install command for; it also "
-            "prefixes the Kubernetes Secrets the values refer to (jitsi-jvb-auth, ...).",
-        ),
-        "namespace": Field(
-            "name", "jitsi", "Kubernetes namespace of the release and of its Secrets."
-        ),
-    },
     "env": Field(
         "mapping",
         {},
@@ -442,6 +424,7 @@ SCHEMA: dict[str, Any] = {
         "services that read it upstream.",
         example="{ENABLE_LOBBY: 'false', JVB_STUN_SERVERS: 'stun.example.com:3478'}",
     ),
+    **OPS_SECTIONS,
 }
 
 

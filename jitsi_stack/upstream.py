@@ -115,8 +115,9 @@ LUA_STRING_VARS = frozenset(
 )
 
 # Secrets jitsi-stack generates when the operator gives none, only when the feature is on:
-# the JWT app secret (auth.jwt.app_secret) and the TURN shared secret (turn.secret).
-GENERATED_SECRETS = ("JWT_APP_SECRET", "TURN_CREDENTIALS")
+# the JWT app secret (auth.jwt.app_secret), the TURN shared secret (turn.secret) and
+# Grafana's admin password (metrics.enabled).
+GENERATED_SECRETS = ("JWT_APP_SECRET", "TURN_CREDENTIALS", "GRAFANA_ADMIN_PASSWORD")
 STORED_SECRETS = SECRET_NAMES + GENERATED_SECRETS
 
 # Variables upstream pastes raw where only true/false parse (a 1 is read as false or is a

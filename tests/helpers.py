@@ -17,9 +17,10 @@ FIXED_SECRETS = {
     "JIGASI_TRANSCRIBER_PASSWORD": "0" * 31 + "4",
     "JIBRI_RECORDER_PASSWORD": "0" * 31 + "5",
     "JIBRI_XMPP_PASSWORD": "0" * 31 + "6",
-    # generated only when JWT or the bundled TURN server is on
+    # generated only when JWT, the bundled TURN server or the metrics are on
     "JWT_APP_SECRET": "GoldenJwtSecret" + "0" * 28,
     "TURN_CREDENTIALS": "GoldenTurnSecret" + "0" * 27,
+    "GRAFANA_ADMIN_PASSWORD": "GoldenGrafanaPassword" + "0" * 22,
 }
 # Test knobs live outside the product's JITSI_STACK_ prefix.
 TEST_KNOBS = ("JSTEST_REQUIRE_DOCKER", "JSTEST_REQUIRE_PROSODY", "JSTEST_TESTBED_CACHE")

@@ -23,6 +23,7 @@ OUTPUTS = {
     "env": paths.ENV_FILE,
     "custom-config.js": paths.CUSTOM_CONFIG,
     "turnserver.conf": "jitsi-meet/coturn/turnserver.conf",  # only with the bundled TURN server
+    "prometheus.yml": "jitsi-meet/prometheus/prometheus.yml",  # only with metrics.enabled
 }
 
 
@@ -146,7 +147,8 @@ def test_the_template_agrees_with_the_deployment(root, case):
         assert block["labels"]["io.jitsi-stack.upstream"] == svc.kind
         assert tuple(block["networks"]) == svc.networks
         for network in svc.networks:
-            assert tuple((block["networks"][network] or {}).get("aliases", ())) == svc.aliases
+            aliases = (block["networks"][network] or {}).get("aliases", ())
+            assert tuple(aliases) == svc.aliases_on(network)
 
 
 HELM_CASES = sorted(p.name for p in (GOLDEN / "helm").iterdir() if p.is_dir())

@@ -7,12 +7,13 @@ or from Python::
     from tests.testbed.build import ensure_images
     images = ensure_images()          # {"web": "jitsi-stack-testbed/web:good", ...}
 
-Images: jitsi-stack-testbed/{web,prosody,jicofo,jvb,coturn}, tags "good" and
+Images: jitsi-stack-testbed/{web,prosody,jicofo,jvb,coturn,prometheus,grafana}, tags "good" and
 "broken" (the broken jvb answers /about/health with 500; the other broken
 tags are the good images). web, prosody, jicofo and jvb stand in for
 ghcr.io/jitsi/<svc>: same variables, ports, volumes, uid 1000, read-only root
 with a tmpfs /run. coturn stands in for the official coturn/coturn image:
-Debian's real coturn with that image's entrypoint, user and paths.
+Debian's real coturn with that image's entrypoint, user and paths; prometheus
+for prom/prometheus (Debian's real Prometheus); grafana for grafana/grafana.
 
 How: debootstrap a Debian bookworm minbase from the machine's configured
 mirror, apt-get install Debian's real prosody, nginx-light, python3-slixmpp,
@@ -41,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CONTEXT = HERE / "images"
 REPO = "jitsi-stack-testbed"
-SERVICES = ("web", "prosody", "jicofo", "jvb", "coturn")
+SERVICES = ("web", "prosody", "jicofo", "jvb", "coturn", "prometheus", "grafana")
 TAGS = ("good", "broken")
 LABEL = "jitsi-stack-testbed.sources"
 SUITE = "bookworm"
@@ -55,6 +56,9 @@ PACKAGES = (
     "openssl",  # web: self-signed keys when HTTPS is on
     "sudo",  # /init: the /run fix-up upstream's setuid s6-overlay-suexec does
     "coturn",  # the coturn image: turnserver and turnutils_* (4.6.1)
+    "prometheus",  # the prometheus image: Debian's real Prometheus (2.42)
+    "wget",  # healthchecks of the prometheus and grafana images (busybox wget there)
+    "python3-yaml",  # the grafana stand-in reads its provisioning files
 )
 # bump when the rootfs recipe below changes in a way PACKAGES does not show
 ROOTFS_RECIPE = 1

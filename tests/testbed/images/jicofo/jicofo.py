@@ -288,6 +288,34 @@ def main():
             },
         )
 
+    def metrics(_http):
+        # Prometheus text as JicofoMetricsContainer (namespace "jitsi_jicofo") writes it:
+        # ConferenceMetrics.kt (conferences, participants_current, largest_conference) and
+        # BridgeSelector.kt (bridge_selector_bridge_count[_operational]) at jicofo@7ebb13dc.
+        # The values are the rooms focus is in and their occupants in prosody.
+        bridges = len(xmpp.occupants) if xmpp.logged_in else 0
+        rooms = list(conferences.rooms.values())
+        sizes = [len(h.participants) for h in rooms]
+        gauges = (
+            ("conferences", "Running count of conferences.", len(rooms)),
+            ("participants_current", "The current number of participants.", sum(sizes)),
+            ("largest_conference", "The current largest conference.", max(sizes, default=0)),
+            ("bridge_selector_bridge_count", "The current number of bridges", bridges),
+            (
+                "bridge_selector_bridge_count_operational",
+                "The current number of operational bridges",
+                bridges,
+            ),
+        )
+        lines = []
+        for name, text, value in gauges:
+            lines += [
+                f"# HELP jitsi_jicofo_{name} {text}",
+                f"# TYPE jitsi_jicofo_{name} gauge",
+                f"jitsi_jicofo_{name} {value}",
+            ]
+        return 200, "text/plain; version=0.0.4; charset=utf-8", "\n".join(lines) + "\n"
+
     def version(_http):
         return 200, "application/json", {"name": "Jicofo", "version": VERSION, "os": "Linux"}
 
@@ -331,6 +359,7 @@ def main():
     routes = {
         ("GET", "/about/version"): version,
         ("GET", "/stats"): stats,
+        ("GET", "/metrics"): metrics,
         ("POST", "/conference-request/v1"): conference_request,
     }
     if health_enabled:

@@ -57,17 +57,24 @@ def main():
         # Prometheus text as jvb's MetricsContainer(namespace="jitsi_jvb") writes it
         # (jvb VideobridgeMetrics.kt: stress, conferences, local_endpoints gauges). The
         # stand-in relays no media: it hosts no conference, its stress is 0.
-        lines = [
-            "# HELP jitsi_jvb_stress Current stress (between 0 and 1).",
-            "# TYPE jitsi_jvb_stress gauge",
-            "jitsi_jvb_stress 0.0",
-            "# HELP jitsi_jvb_conferences Current number of conferences.",
-            "# TYPE jitsi_jvb_conferences gauge",
-            "jitsi_jvb_conferences 0.0",
-            "# HELP jitsi_jvb_local_endpoints Number of local endpoints that exist currently.",
-            "# TYPE jitsi_jvb_local_endpoints gauge",
-            "jitsi_jvb_local_endpoints 0.0",
-        ]
+        # VideobridgePeriodicMetrics.kt: loss fractions and bitrates, 0 with no media.
+        gauges = (
+            ("stress", "Current stress (between 0 and 1)."),
+            ("conferences", "Current number of conferences."),
+            ("local_endpoints", "Number of local endpoints that exist currently."),
+            ("incoming_loss_fraction", "Fraction of incoming RTP packets that are lost."),
+            ("outgoing_loss_fraction", "Fraction of outgoing RTP packets that are lost."),
+            ("loss_fraction", "Fraction of RTP packets that are lost (incoming and outgoing)."),
+            ("incoming_bitrate", "Incoming RTP/RTCP bitrate in bps."),
+            ("outgoing_bitrate", "Outgoing RTP/RTCP bitrate in bps."),
+        )
+        lines = []
+        for name, text in gauges:
+            lines += [
+                f"# HELP jitsi_jvb_{name} {text}",
+                f"# TYPE jitsi_jvb_{name} gauge",
+                f"jitsi_jvb_{name} 0.0",
+            ]
         return 200, "text/plain; version=0.0.4; charset=utf-8", "\n".join(lines) + "\n"
 
     serve_http(
