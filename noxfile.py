@@ -71,3 +71,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bridges.py")
     session.run("python", "bench/lifecycle.py")
     session.run("python", "bench/callcenter.py")
+    session.run("python", "bench/backup.py")
