@@ -72,3 +72,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/lifecycle.py")
     session.run("python", "bench/callcenter.py")
     session.run("python", "bench/backup.py")
+
+
+@nox.session(default=False)
+def swarm(session: nox.Session) -> None:
+    """The Docker Swarm tests on a real two-node Swarm (Docker-in-Docker nodes from Debian's
+    docker.io; root, an engine, debootstrap, docker-registry), then bench/swarm.py."""
+    session.install("-e", ".[test,dev]")
+    session.env["JSTEST_REQUIRE_DOCKER"] = "1"
+    session.run("python", "-m", "tests.swarm_helpers.node_image")
+    session.run("pytest", "-p", "no:cacheprovider", "tests/docker/test_swarm.py")
+    session.run("python", "bench/swarm.py", *(session.posargs or ["--runs", "3"]))

@@ -354,3 +354,64 @@ def image_ids(runner: Runner, containers: Iterable[Container]) -> dict[str, str]
             if cid.startswith(short):
                 out[service] = image.strip()
     return out
+
+
+# -- Docker Swarm --------------------------------------------------------------------
+
+
+@dataclass
+class Swarm:
+    """`docker [-H host] ...` against a Swarm manager (swarm.docker_host; "" = the CLI's own
+    DOCKER_HOST or context) for one stack."""
+
+    runner: Runner
+    stack: str
+    host: str = ""
+
+    def argv(self, *args: str) -> list[str]:
+        return ["docker", *(["--host", self.host] if self.host else []), *args]
+
+    def run(self, *args: str, timeout: float | None = 120, check: bool = True) -> Result:
+        return self.runner.run(
+            self.argv(*args), timeout=timeout, check=check, what=f"docker {' '.join(args[:2])}"
+        )
+
+    def json_lines(self, *args: str, timeout: float | None = 60) -> list[dict]:
+        """Rows of a `--format '{{json .}}'` listing (read-only: runs in --dry too)."""
+        import json
+
+        argv = self.argv(*args, "--format", "{{json .}}")
+        result = self.runner.execute(
+            tuple(argv), capture=True, timeout=timeout, env=None, what=f"docker {args[0]}"
+        )
+        if not result.ok:
+            raise failure(result, f"docker {' '.join(args[:2])}")
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def inspect(self, kind: str, ids: Iterable[str], *options: str) -> list[dict]:
+        """`docker <kind> inspect` of ids (kind "inspect": `docker inspect`), parsed
+        (read-only)."""
+        import json
+
+        ids = list(ids)
+        if not ids:
+            return []
+        command = (kind,) if kind == "inspect" else (kind, "inspect")
+        result = self.runner.execute(
+            tuple(self.argv(*command, *options, *ids)),
+            capture=True,
+            timeout=60,
+            env=None,
+            what=f"docker {kind} inspect",
+        )
+        if not result.ok:
+            raise failure(result, f"docker {kind} inspect")
+        return json.loads(result.stdout or "[]")
+
+    def deploy(self, stack_file: Path) -> Result:
+        return self.run(
+            "stack", "deploy", "--prune", "--compose-file", str(stack_file), self.stack, timeout=300
+        )
+
+    def remove(self) -> Result:
+        return self.run("stack", "rm", self.stack, timeout=120)

@@ -16,6 +16,7 @@ from .rules_media import advertise, certificate, metrics, public_host, turn
 from .schema import FIELDS
 from .secrets import is_secret_name
 from .settings import Settings
+from .swarm_settings import settings_problems as swarm_problems
 from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
 from .validators import (
     EMAIL_RE,
@@ -112,6 +113,7 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     metrics(s, errors)
     _passthrough(s, errors)
     errors.extend(helm_problems(s))
+    errors.extend(swarm_problems(s))
     _lua_strings(s, errors)
     _files(s, errors)
     return errors, warnings

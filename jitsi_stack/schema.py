@@ -417,6 +417,38 @@ SCHEMA: dict[str, Any] = {
             "root; started and stopped with the stack.",
         ),
     },
+    "swarm": {
+        "docker_host": Field(
+            "str",
+            "",
+            "The Swarm manager `inv swarm.*` talks to (docker -H): ssh://user@host, "
+            "tcp://host:2376 or unix:///path. Empty: the Docker CLI's own (DOCKER_HOST, "
+            "the current context).",
+            example="ssh://admin@manager1.example.com",
+        ),
+        "core_label": Field(
+            "str",
+            "",
+            "Node label that places web, prosody and jicofo (KEY=VALUE). Empty: "
+            "a manager node. The web port answers on the node that runs web.",
+            example="jitsi.core=true",
+        ),
+        "bridge_label": Field(
+            "str",
+            "",
+            "Node label of the nodes that run a bridge, one per node (KEY=VALUE). "
+            "Empty: every node.",
+            example="jitsi.jvb=true",
+        ),
+        "nodes": Field(
+            "mapping",
+            {},
+            "Per node (its hostname): the addresses its bridge advertises (a list of IPs). "
+            "A bridge service is placed on each node named here. Empty: one bridge on "
+            "every node, each finding its public address by STUN (jvb.stun_server).",
+            example="{media1: [203.0.113.11], media2: [203.0.113.12]}",
+        ),
+    },
     "env": Field(
         "mapping",
         {},

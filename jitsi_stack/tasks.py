@@ -19,6 +19,7 @@ from .task_support import _locked, _number, _stack, detect_addresses, operator_e
 from .tasks_access import addresses_task, token_task, users
 from .tasks_helm import helm
 from .tasks_ops import backup_task, restore_task
+from .tasks_swarm import swarm
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 
@@ -346,5 +347,6 @@ ns = Collection(
     backup_task,
     restore_task,
     users,
+    swarm,
     helm,
 )

@@ -178,3 +178,23 @@ def test_helm_values_golden(root, case):
 
 def test_helm_golden_cases_present():
     assert {"defaults", "production"} <= set(HELM_CASES)
+
+
+SWARM_CASES = ("swarm-stack", "swarm-global")
+
+
+@pytest.mark.parametrize("case", SWARM_CASES)
+def test_golden_swarm_stack(root, case):
+    """swarm/stack.yml (`inv swarm.render`) from settings.yml of the case."""
+    from jitsi_stack import swarm
+
+    shutil.copy(GOLDEN / case / "settings.yml", root / "jitsi-stack.yml")
+    seed_secrets(root)
+    _s, _d, _values, view = swarm.load(root, environ={})
+    produced = swarm.render(view)[swarm.STACK_FILE]
+    expected_file = GOLDEN / case / "stack.yml"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        expected_file.write_text(produced, encoding="utf-8")
+    assert produced == expected_file.read_text(encoding="utf-8"), f"{case}/stack.yml"
+    assert produced.endswith("\n") and not produced.endswith("\n\n")
+    yaml.safe_load(produced)

@@ -1,0 +1,97 @@
+"""Docker Swarm tasks: `inv swarm.render`, `swarm.deploy`, `swarm.status`, `swarm.rm`
+(`jitsi-stack swarm.deploy` takes the same). The logic is in swarm.py (the stack file) and
+swarm_cluster.py (the Swarm)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+
+from invoke import Collection, Exit, task
+
+from . import project, ui
+from .docker import Runner
+from .task_support import _locked, _number, operator_errors
+
+
+@task(name="render", help={"check": "Exit 1 when swarm/stack.yml is out of date; write nothing"})
+@operator_errors
+def swarm_render_task(c, check=False):
+    """Render swarm/stack.yml (and its secrets wrapper) from the settings."""
+    from . import swarm
+
+    root = project.root(c)
+    dry = Runner.from_context(c).dry
+    _s, d, _values, v = swarm.load(root, dry=dry or check)
+    for warning in v.warnings:
+        ui.warn(warning)
+    texts = swarm.render(v)
+    if check:
+        stale = swarm.write(d.root, texts, dry=True)
+        if stale:
+            ui.error(f"out of date: {', '.join(stale)}: run `inv swarm.render`")
+            raise Exit(code=1)
+        ui.info(f"{swarm.STACK_FILE} is up to date")
+        return
+    with _locked(c, "swarm.render"):
+        written = swarm.write(d.root, texts, dry=dry)
+    for rel in written:
+        ui.info(f"{'would write' if dry else 'wrote'} {rel}")
+    if not written:
+        ui.info(f"nothing to do: {swarm.STACK_FILE} is up to date")
+
+
+@task(
+    name="deploy",
+    help={
+        "timeout": "Seconds to wait for every service to run (default 300)",
+        "json": "Print the status as JSON",
+    },
+)
+@operator_errors
+def swarm_deploy_task(c, timeout="300", json=False):  # noqa: A002 - the flag is --json
+    """Deploy the stack to the Swarm (`docker stack deploy`) and wait until it runs."""
+    from . import swarm_cluster
+
+    seconds = _number(timeout, "--timeout", minimum=1)
+    runner = Runner.from_context(c)
+    root = project.root(c)
+    with _locked(c, "swarm.deploy"):
+        view, _states = swarm_cluster.deploy(root, runner, seconds)
+    if runner.dry:
+        return
+    _show(swarm_cluster.status(root, runner), json)
+
+
+@task(name="status", help={"json": "Machine-readable output"})
+@operator_errors
+def swarm_status_task(c, json=False):  # noqa: A002
+    """Each service of the stack (tasks, nodes, health) and each node of the Swarm."""
+    from . import swarm_cluster
+
+    view = swarm_cluster.status(project.root(c), Runner.from_context(c))
+    _show(view, json)
+    if not view["converged"]:
+        raise Exit(code=1)
+
+
+def _show(view: dict, as_json: bool) -> None:
+    from . import swarm_cluster
+
+    if as_json:
+        ui.plain(jsonlib.dumps(view, indent=2))
+    else:
+        swarm_cluster.show_status(view)
+
+
+@task(name="rm")
+@operator_errors
+def swarm_rm_task(c):
+    """Remove the stack: its services, networks, secrets and configs (waits until gone)."""
+    from . import swarm_cluster
+
+    with _locked(c, "swarm.rm"):
+        left = swarm_cluster.remove(project.root(c), Runner.from_context(c))
+    ui.info("no stack was deployed" if left == ["nothing"] else "stack removed")
+
+
+swarm = Collection("swarm", swarm_render_task, swarm_deploy_task, swarm_status_task, swarm_rm_task)

@@ -1,0 +1,240 @@
+"""The Swarm stack on a real two-node Swarm (Docker-in-Docker nodes from Debian's
+docker.io, the stand-in images from Debian's docker-registry): `inv swarm.deploy` converges
+without depends_on, one bridge per node answers on its node's address, jicofo counts the
+bridges of both nodes, smoke passes against the swarm's web, the passwords are Swarm
+secrets, a node label that matches no node changes nothing, `inv swarm.rm` leaves nothing.
+The host engine never enters swarm mode."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from tests.helpers import inv, write_settings
+
+pytestmark = pytest.mark.docker
+
+STACK = "jssw"
+HTTP = 19961
+MEDIA = 39100
+DEPLOYED: dict = {}  # what `inv swarm.deploy --json` printed
+SETTINGS = """
+project_name: {p}
+container_prefix: {p}
+network: {{name: {p}-platform}}
+public_url: http://{web}:{http}
+ports: {{http: {http}, jvb_media: {media}}}
+images: {{repository: {repo}, tag: swarm}}
+health: {{timeout: 120, interval: 2}}
+swarm:
+  docker_host: {host}
+  bridge_label: {label}
+  nodes: {{jssw-n1: [{ip1}], jssw-n2: [{ip2}]}}
+"""
+
+
+def settings(cluster, repo: str, label: str = "jitsi.jvb=true") -> str:
+    return SETTINGS.format(
+        p=STACK,
+        web=cluster.ip("jssw-n1"),
+        http=HTTP,
+        media=MEDIA,
+        repo=repo,
+        host=cluster.docker_host,
+        label=label,
+        ip1=cluster.ip("jssw-n1"),
+        ip2=cluster.ip("jssw-n2"),
+    )
+
+
+def engine_swarm_state() -> str:
+    out = subprocess.run(
+        ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def cluster(testbed_images):
+    from tests.swarm_helpers.cluster import Cluster
+
+    labels = {"jssw-n1": {"jitsi.jvb": "true"}, "jssw-n2": {"jitsi.jvb": "true"}}
+    with Cluster(labels=labels) as cl:
+        cl.repo = cl.push_testbed()
+        yield cl
+    assert engine_swarm_state() in ("inactive", ""), "the host engine must stay out of swarm mode"
+
+
+@pytest.fixture(scope="module")
+def project(cluster, tmp_path_factory):
+    base = tmp_path_factory.mktemp("swarm") / "project"
+    base.mkdir()
+    write_settings(base, settings(cluster, cluster.repo))
+    proc = inv(base, "swarm.deploy", "--timeout", "180", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    DEPLOYED["view"] = json.loads(proc.stdout)
+    yield base
+    inv(base, "swarm.rm")
+
+
+def container_of(cluster, node: str, service: str) -> str:
+    out = cluster.on(node, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}")
+    ids = out.stdout.split()
+    assert len(ids) == 1, f"{service} on {node}: {ids}"
+    return ids[0]
+
+
+def test_deploy_converges_without_depends_on_and_places_one_bridge_per_node(project):
+    view = DEPLOYED["view"]
+    assert view["converged"] is True
+    rows = {r["name"]: r for r in view["services"]}
+    assert rows["jitsi-jvb-jssw-n1"]["nodes"] == ["jssw-n1"]
+    assert rows["jitsi-jvb-jssw-n2"]["nodes"] == ["jssw-n2"]
+    for name in ("jitsi-web", "jitsi-prosody", "jitsi-jicofo"):  # placed on the manager
+        assert rows[name]["nodes"] == ["jssw-n1"] and rows[name]["state"] == "ok", rows[name]
+    nodes = {n["hostname"]: n for n in view["nodes"]}
+    assert nodes["jssw-n2"]["services"] == ["jitsi-jvb-jssw-n2"]
+    stack = yaml.safe_load((project / "swarm/stack.yml").read_text())
+    assert all("depends_on" not in svc for svc in stack["services"].values())
+    status = inv(project, "swarm.status")
+    assert status.returncode == 0 and "jitsi-jvb-jssw-n2" in status.stdout, status.stdout
+
+
+def test_each_nodes_udp_media_port_answers_on_that_nodes_address(project, cluster):
+    """A datagram to node N's address reaches node N's bridge: the stand-in binds the media
+    port and reads nothing, so the datagram waits in that socket's receive queue."""
+
+    def queued(node: str) -> int:
+        cid = container_of(cluster, node, f"{STACK}_jitsi-jvb-{node}")
+        table = cluster.on(node, "exec", cid, "cat", "/proc/net/udp").stdout
+        rows = [line.split() for line in table.splitlines()[1:]]
+        row = next(r for r in rows if r[1].endswith(f":{MEDIA:04X}"))  # local_address
+        return int(row[4].split(":")[1], 16)  # tx_queue:rx_queue
+
+    for node in ("jssw-n1", "jssw-n2"):
+        other = "jssw-n2" if node == "jssw-n1" else "jssw-n1"
+        before, before_other = queued(node), queued(other)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"jssw probe " + node.encode(), (cluster.ip(node), MEDIA))
+        deadline = time.monotonic() + 5
+        while queued(node) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert queued(node) > before, f"{node}'s bridge got nothing on {cluster.ip(node)}"
+        assert queued(other) == before_other, f"{other}'s bridge got {node}'s datagram"
+
+
+def test_jicofo_counts_the_bridges_of_both_nodes(project, cluster):
+    cid = container_of(cluster, "jssw-n1", f"{STACK}_jitsi-jicofo")
+    out = cluster.on("jssw-n1", "exec", cid, "curl", "-fsS", "http://127.0.0.1:8888/stats")
+    stats = json.loads(out.stdout)["bridge_selector"]
+    assert (stats["bridge_count"], stats["operational_bridge_count"]) == (2, 2), stats
+    for node in ("jssw-n1", "jssw-n2"):  # each bridge advertises its own node's address
+        spec = cluster.manager(
+            "service", "inspect", f"{STACK}_jitsi-jvb-{node}", "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+        )  # fmt: skip
+        env = json.loads(spec.stdout)
+        assert f"JVB_ADVERTISE_IPS={cluster.ip(node)}" in env
+        assert f"JVB_MUC_NICKNAME=jvb-{node}" in env
+
+
+def test_smoke_passes_against_the_swarms_web(project, cluster):
+    url = f"http://{cluster.ip('jssw-n1')}:{HTTP}"
+    proc = inv(project, "smoke", "--url", url, "--json", "--only", "web,config-js,bosh,websocket")
+    results = {r["name"]: r["status"] for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, results
+    assert set(results.values()) == {"pass"}, results
+
+
+def test_passwords_are_swarm_secrets_and_never_in_clear(project, cluster):
+    from jitsi_stack import secrets
+
+    values = secrets.read(project)
+    assert values
+    names = cluster.manager("secret", "ls", "--format", "{{.Name}}").stdout.split()
+    assert any(n.startswith(f"{STACK}_JVB_AUTH_PASSWORD_") for n in names), names
+    specs = cluster.manager("service", "inspect", *[
+        f"{STACK}_{s}" for s in ("jitsi-prosody", "jitsi-jicofo", "jitsi-jvb-jssw-n2")
+    ]).stdout  # fmt: skip
+    texts = [specs, *(p.read_text() for p in (project / "swarm").iterdir())]
+    for value in values.values():
+        assert all(value not in text for text in texts)
+    assert not (project / ".jitsi-stack/swarm-secrets").exists()
+    # the value the bridge logged in with is the one of secrets.env (jicofo counted it)
+    cid = container_of(cluster, "jssw-n2", f"{STACK}_jitsi-jvb-jssw-n2")
+    mounted = cluster.on("jssw-n2", "exec", cid, "cat", "/run/secrets/JVB_AUTH_PASSWORD").stdout
+    assert mounted == values["JVB_AUTH_PASSWORD"]
+
+
+def test_global_bridges_run_one_per_labelled_node_and_recover_without_depends_on(project, cluster):
+    """Without swarm.nodes: one global bridge service, a task per labelled node (each its own
+    brewery nickname); then prosody is replaced under them and everything converges again."""
+    text = settings(cluster, cluster.repo)
+    text = text.replace("  nodes: {jssw-n1", "  # nodes: {jssw-n1")
+    write_settings(project, text + "jvb: {stun_server: '192.168.239.1:3478'}\n")
+    try:
+        proc = inv(project, "swarm.deploy", "--timeout", "180", "--json")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        rows = {r["name"]: r for r in json.loads(proc.stdout)["services"]}
+        assert set(rows) == {"jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"}
+        assert rows["jitsi-jvb"]["mode"] == "global"
+        assert rows["jitsi-jvb"]["nodes"] == ["jssw-n1", "jssw-n2"]
+        cluster.manager("service", "update", "--detach", "--force", f"{STACK}_jitsi-prosody")
+        deadline = time.monotonic() + 120
+        stats = {}
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            status = inv(project, "swarm.status", "--json")
+            if status.returncode != 0:
+                continue
+            cid = container_of(cluster, "jssw-n1", f"{STACK}_jitsi-jicofo")
+            out = cluster.on("jssw-n1", "exec", cid, "curl", "-fsS", "http://127.0.0.1:8888/stats")
+            stats = json.loads(out.stdout)["bridge_selector"]
+            if stats["operational_bridge_count"] == 2:
+                break
+        assert stats.get("operational_bridge_count") == 2, stats
+    finally:
+        write_settings(project, settings(cluster, cluster.repo))
+        assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
+
+
+def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
+    before_file = (project / "swarm/stack.yml").read_bytes()
+    fmt = "{{.Spec.Name}} {{.Version.Index}}"
+    ids = cluster.manager("service", "ls", "-q").stdout.split()
+    before = cluster.manager("service", "inspect", "--format", fmt, *ids).stdout
+    write_settings(project, settings(cluster, cluster.repo, label="jitsi.jvb=nowhere"))
+    try:
+        proc = inv(project, "swarm.deploy")
+    finally:
+        write_settings(project, settings(cluster, cluster.repo))
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: swarm.bridge_label:"), lines
+    assert "jitsi.jvb=nowhere" in lines[0] and "--label-add" in lines[0]
+    assert (project / "swarm/stack.yml").read_bytes() == before_file
+    assert cluster.manager("service", "inspect", "--format", fmt, *ids).stdout == before
+
+
+def test_rm_leaves_nothing(project, cluster):
+    proc = inv(project, "swarm.rm")
+    assert proc.returncode == 0, proc.stderr
+    label = f"label=com.docker.stack.namespace={STACK}"
+    for kind in ("service", "network", "secret", "config"):
+        assert cluster.manager(kind, "ls", "-q", "--filter", label).stdout.split() == [], kind
+    deadline = time.monotonic() + 60
+    for node in cluster.nodes:  # each node's agent removes its task containers and volumes
+        while time.monotonic() < deadline:
+            left = cluster.on(node, "ps", "-aq").stdout.split()
+            volumes = cluster.on(node, "volume", "ls", "-q").stdout.split()
+            if not left and not volumes:
+                break
+            time.sleep(0.5)
+        assert (left, volumes) == ([], []), node
+    again = inv(project, "swarm.rm")
+    assert again.returncode == 0 and "no stack was deployed" in again.stderr
