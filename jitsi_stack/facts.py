@@ -114,6 +114,7 @@ class Metrics:
     subnet: str  # prosody's openmetrics_allow_cidr
     retention: str  # Prometheus's --storage.tsdb.retention.time
     interval: int  # seconds between scrapes
+    grafana_url: str  # where an operator opens Grafana
     config: str = f"{paths.CONFIG_DIR}/prometheus/prometheus.yml"
     datasources: str = f"{paths.CONFIG_DIR}/grafana/provisioning/datasources/jitsi-stack.yml"
     providers: str = f"{paths.CONFIG_DIR}/grafana/provisioning/dashboards/jitsi-stack.yml"
@@ -129,4 +130,16 @@ def metrics_of(s: Settings) -> Metrics | None:
         subnet=s["metrics.subnet"],
         retention=s["metrics.retention"],
         interval=15,
+        grafana_url=f"http://{_grafana_host(s)}:{s['metrics.grafana_port']}",
     )
+
+
+def _grafana_host(s: Settings) -> str:
+    """127.0.0.1 when Grafana listens there only, else the public URL's host."""
+    from urllib.parse import urlsplit
+
+    bind = s["metrics.grafana_bind"]
+    if bind not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        return f"[{bind}]" if ":" in bind else bind
+    host = urlsplit(s["public_url"]).hostname or "localhost"
+    return f"[{host}]" if ":" in host else host

@@ -12,7 +12,7 @@ import re
 
 from invoke import Collection, Exit, task
 
-from . import invoke_compat, project, ui
+from . import invoke_compat, paths, project, ui
 from .docker import Runner
 from .errors import StackError, UsageError
 from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
@@ -116,11 +116,17 @@ def _started(stack, services, seconds, as_json: bool) -> None:
             "url": stack.d.urls.public,
             "seconds": round(seconds, 1),
             "services": services or stack.d.names,
+            "grafana": stack.d.metrics.grafana_url if stack.d.metrics else None,
         }
         ui.plain(jsonlib.dumps(result, indent=2))
         return
     ui.info(f"healthy after {seconds:.1f}s")
     ui.show(f"Jitsi Meet is up: {stack.d.urls.public}", style="bold green")
+    if stack.d.metrics:
+        ui.info(
+            f"Grafana: {stack.d.metrics.grafana_url} (user admin; the password is "
+            f"GRAFANA_ADMIN_PASSWORD in {paths.SECRETS})"
+        )
 
 
 @task(name="stop", positional=["targets"], help={"targets": TARGETS_HELP})

@@ -36,6 +36,7 @@ TIMEOUT_FIX = {
     "tls-cert": "the TLS handshake hangs: check the web container and any proxy in front",
     "auth": "prosody or jicofo is slow to answer a login: `inv logs jitsi-prosody jitsi-jicofo`",
     "turn": "the TURN server does not answer in time: `inv logs jitsi-coturn`; is its port open?",
+    "metrics": "Prometheus does not answer in time: `inv logs jitsi-prometheus`",
 }
 
 

@@ -15,6 +15,7 @@ from .checks.host import (
     check_jvb_udp,
     check_prosody_health,
 )
+from .checks.metrics import check_metrics
 from .checks.web import check_config_js, check_tls_cert, check_web
 from .checks.xmpp import check_bosh, check_focus, check_websocket
 from .explain import Outcome, explain, one_line
@@ -38,11 +39,12 @@ CHECKS: dict[str, Callable[[SmokeTarget, Deadline], Outcome]] = {
     "tls-cert": check_tls_cert,
     "auth": check_auth,
     "turn": check_turn,
+    "metrics": check_metrics,
 }
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
 # Started first when run concurrently: the checks that wait on another process or a longer
 # exchange, so the quick ones run in their shadow (results still come in CHECK_NAMES order).
-SLOW_FIRST = ("prosody-health", "bosh", "focus", "websocket", "auth", "turn")
+SLOW_FIRST = ("prosody-health", "bosh", "focus", "websocket", "auth", "turn", "metrics")
 
 
 def run_one(name: str, target: SmokeTarget) -> CheckResult:

@@ -41,6 +41,7 @@ class SmokeTarget:
     agent: tuple[str, str] | None = field(default=None, repr=False)  # a probe account's login
     token: str = field(default="", repr=False)  # a probe token, minted for any room
     turn_expected: bool = False  # prosody should hand out TURN servers
+    prometheus_service: str = ""  # its compose service when metrics.enabled; "" = none
 
 
 def bridges(target: SmokeTarget) -> tuple[tuple[str, int, str | None], ...]:
@@ -149,4 +150,5 @@ def from_deployment(
         ),
         auth_type=d.auth.type,
         turn_expected=d.turn.enabled,
+        prometheus_service=d.service("prometheus").name if d.metrics else "",
     )

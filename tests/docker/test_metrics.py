@@ -7,6 +7,7 @@ admin password; the platform's containers reach neither jicofo nor prosody's /me
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -64,6 +65,7 @@ def stack(tmp_path_factory, testbed_images):
     force_down(PROJECT)
     proc = inv(base, "start")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Grafana: http://127.0.0.1:{GRAFANA} (user admin" in proc.stdout + proc.stderr
     # every target answered one scrape (15 s apart)
     assert wait_for(lambda: len(query("up == 1")) == 5, timeout=60)
     yield base
@@ -149,6 +151,25 @@ def test_the_platform_reaches_neither_jicofo_nor_prosodys_metrics(stack):
     assert _from_the_platform("http://xmpp.meet.jitsi:5280/metrics") == "403"
     assert _from_the_platform("http://jitsi-jicofo:8888/metrics") == "000"  # no such host
     assert _from_the_platform("http://prosody-metrics:5280/metrics") == "000"
+
+
+def test_smoke_checks_every_target_and_names_a_bridge_that_is_down(stack):
+    proc = inv(stack, "smoke", "--json", "--only", "metrics")
+    result = json.loads(proc.stdout)[0]
+    assert proc.returncode == 0 and result["status"] == "pass", result
+    assert result["detail"] == "5 targets up: jicofo, jvb, jvb2, prometheus, prosody"
+    assert inv(stack, "stop", "jvb2").returncode == 0
+    try:
+        assert wait_for(lambda: value('up{bridge="jvb2"}') == 0, timeout=45)
+        proc = inv(stack, "smoke", "--json", "--only", "metrics")
+        result = json.loads(proc.stdout)[0]
+        assert proc.returncode == 1 and result["status"] == "fail", result
+        assert result["detail"].startswith("jvb2 down: "), result
+        assert result["fix"].startswith("`inv logs jvb2`")
+        assert "jitsi-jvb2:8080" in result["cause"]
+    finally:
+        assert inv(stack, "start").returncode == 0
+    assert wait_for(lambda: value('up{bridge="jvb2"}') == 1, timeout=45)
 
 
 def test_clean_all_removes_prometheus_samples(tmp_path_factory, stack):

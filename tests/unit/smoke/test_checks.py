@@ -274,6 +274,7 @@ def test_check_names_are_stable() -> None:
         "tls-cert",
         "auth",
         "turn",
+        "metrics",
     )
 
 
