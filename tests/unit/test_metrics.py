@@ -91,7 +91,12 @@ def test_ports_retention_and_the_grafana_password(root):
 def test_grafana_url_follows_its_bind_address(root):
     _, d = _render(root, ON)
     assert d.metrics.grafana_url == "http://127.0.0.1:3000"
-    _, d = _render(root, "public_url: https://meet.example.com\n" + ON + "  grafana_bind: 0.0.0.0\n  grafana_port: 3300\n")
+    _, d = _render(
+        root,
+        "public_url: https://meet.example.com\n"
+        + ON
+        + "  grafana_bind: 0.0.0.0\n  grafana_port: 3300\n",
+    )
     assert d.metrics.grafana_url == "http://meet.example.com:3300"
 
 
