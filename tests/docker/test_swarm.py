@@ -145,10 +145,15 @@ def test_jicofo_counts_the_bridges_of_both_nodes(project, cluster):
 
 def test_smoke_passes_against_the_swarms_web(project, cluster):
     url = f"http://{cluster.ip('jssw-n1')}:{HTTP}"
-    proc = inv(project, "smoke", "--url", url, "--json", "--only", "web,config-js,bosh,websocket")
+    proc = inv(project, "smoke", "--url", url, "--json")
     results = {r["name"]: r["status"] for r in json.loads(proc.stdout)}
     assert proc.returncode == 0, results
-    assert set(results.values()) == {"pass"}, results
+    assert "fail" not in results.values(), results
+    # the browser's path, a guest's conference request and room join (bosh) included;
+    # the checks that need this machine's containers or loopback ports skip (remote URL)
+    for name in ("web", "config-js", "bosh", "websocket"):
+        assert results[name] == "pass", results
+    assert results["prosody-health"] == results["jicofo-health"] == "skip", results
 
 
 def test_passwords_are_swarm_secrets_and_never_in_clear(project, cluster):
