@@ -38,7 +38,7 @@ def jvb():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server.server_address[1]
     server.shutdown()
 
 
@@ -54,8 +54,37 @@ def test_gauges_are_read_and_counters_with_the_same_prefix_ignored(jvb):
 
 
 def test_a_bridge_that_does_not_answer_is_a_dash_not_an_error():
-    bridge = _bridge("jitsi-jvb3", "http://127.0.0.1:9")
-    assert bridge.problem == "ConnectionError" and bridge.stress is None
+    bridge = _bridge("jitsi-jvb3", 9)  # discard: nothing listens
+    assert bridge.problem == "ConnectionRefusedError" and bridge.stress is None
     summary, rows = lines(Meetings(2, 5, 1, 2, bridges=[bridge]))
     assert summary == "meetings: 2 conference(s), 5 participant(s); 1 of 2 bridge(s) operational"
-    assert rows == [["jitsi-jvb3", "-", "-", "-", "-", "no answer (ConnectionError)"]]
+    assert rows == [["jitsi-jvb3", "-", "-", "-", "-", "no answer (ConnectionRefusedError)"]]
+
+
+@pytest.fixture
+def failing():
+    """A jicofo or bridge that answers 500 to everything (jicofo's /stats while it starts)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_an_error_answer_is_named_and_jicofo_unknown_says_why(failing):
+    from jitsi_stack.meetings import _jicofo
+
+    assert _bridge("jitsi-jvb", failing).problem == "HTTP 500"
+    view = Meetings()
+    _jicofo(failing, view)
+    assert view.conferences is None and view.problem == "jicofo stats: HTTP 500"
+    assert lines(view)[0] == "meetings: unknown (jicofo stats: HTTP 500)"
