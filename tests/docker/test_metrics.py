@@ -172,6 +172,35 @@ def test_smoke_checks_every_target_and_names_a_bridge_that_is_down(stack):
     assert wait_for(lambda: value('up{bridge="jvb2"}') == 1, timeout=45)
 
 
+def _grafana_password(base) -> str:
+    return (
+        (base / ".jitsi-stack" / "secrets.env")
+        .read_text()
+        .split("GRAFANA_ADMIN_PASSWORD=")[1]
+        .split()[0]
+    )
+
+
+def test_a_rotated_grafana_password_is_the_one_grafana_takes(stack):
+    """Grafana stores its admin password on first run: without state of its own (tmpfs),
+    the recreated container takes the rotated one."""
+    old = _grafana_password(stack)
+    proc = inv(stack, "rotate-secrets", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    new = _grafana_password(stack)
+    assert new != old
+    url = f"http://127.0.0.1:{GRAFANA}/api/search"
+
+    def answers(password):
+        try:
+            return requests.get(url, auth=("admin", password), timeout=5).status_code
+        except requests.RequestException:
+            return None
+
+    assert wait_for(lambda: answers(new) == 200, timeout=60)
+    assert answers(old) == 401
+
+
 def test_clean_all_removes_prometheus_samples(tmp_path_factory, stack):
     volume = f"{PROJECT}-prometheus-data"
     listed = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True)

@@ -49,6 +49,9 @@ COMMANDS = [
     ("--dry", "restore", "/nonexistent.tar.gz"),
     ("helm.values",),
     ("helm.values", "--to", "/outside/values.yaml"),
+    ("swarm.render",),
+    ("--echo", "--dry", "swarm.deploy"),
+    ("swarm.status", "--json"),  # no swarm here: one line
 ]
 
 
@@ -113,3 +116,20 @@ def test_no_secret_in_the_helm_values_file(root):
     assert "existingSecretName" in text and "'********'" in proc.stdout
     for value in everything(root):
         assert value not in text + proc.stdout + proc.stderr, value[:6]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("render",), ("config",), ("config", "--json"), ("--echo", "--dry", "start"), ("lint",)],
+    ids=" ".join,
+)
+def test_no_grafana_password_in_any_output(root, argv):
+    """metrics.enabled: the generated admin password stays in secrets.env and jitsi-meet/.env
+    (0600); Compose interpolates it, so docker-compose.yml names it and never holds it."""
+    write_settings(root, "metrics: {enabled: true}\n")
+    assert run_cli(root, "render").returncode == 0
+    password = secrets.read(root)["GRAFANA_ADMIN_PASSWORD"]
+    proc = run_cli(root, *argv)
+    assert password not in proc.stdout + proc.stderr, argv
+    assert password not in (root / paths.COMPOSE_FILE).read_text()
+    assert "${GRAFANA_ADMIN_PASSWORD}" in (root / paths.COMPOSE_FILE).read_text()

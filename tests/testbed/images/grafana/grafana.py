@@ -8,7 +8,10 @@ Semantics copied from Grafana 10.2 (pkg/services/provisioning):
   is a dashboard; one that does not parse or has no title is logged and skipped;
 - GET /api/health answers without credentials; /api/datasources and /api/search need the
   admin's basic auth (GF_SECURITY_ADMIN_USER / GF_SECURITY_ADMIN_PASSWORD, default
-  admin/admin) and answer 401 otherwise.
+  admin/admin) and answer 401 otherwise;
+- the admin's password is set once, when the database ($GF_PATHS_DATA/grafana.db) is
+  created (Grafana's [security] admin_password: "only used on first run"); a later start
+  with another GF_SECURITY_ADMIN_PASSWORD keeps the stored one.
 """
 
 import base64
@@ -68,11 +71,24 @@ def dashboards(root, log):
     return found
 
 
+def first_run_password(data, log):
+    """The admin password: the environment's when the database is created, else the stored."""
+    db = os.path.join(data, "grafana.db")
+    if os.path.exists(db):
+        with open(db, encoding="utf-8") as handle:
+            return json.load(handle)["admin_password"]
+    password = env("GF_SECURITY_ADMIN_PASSWORD", "admin")
+    with open(db, "w", encoding="utf-8") as handle:
+        json.dump({"admin_password": password}, handle)
+    log.info("created the database %s and the admin user", db)
+    return password
+
+
 def main():
     log = setup_logging("grafana")
     root = env("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning")
     user = env("GF_SECURITY_ADMIN_USER", "admin")
-    password = env("GF_SECURITY_ADMIN_PASSWORD", "admin")
+    password = first_run_password(env("GF_PATHS_DATA", "/var/lib/grafana"), log)
     sources = datasources(root, log)
     boards = dashboards(root, log)
     log.info("provisioned %d data source(s), %d dashboard(s)", len(sources), len(boards))
