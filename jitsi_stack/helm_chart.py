@@ -67,7 +67,8 @@ INGRESS_TLS = _names(
 )
 # What each component's own ConfigMap sets (chart 3.4.0, templates/<component>/configmap.yaml
 # and the env of jvb/deployment.yaml): written again under extraEnvs it would be a
-# duplicate key of that ConfigMap, so the chart's value stands.
+# duplicate key of that ConfigMap, so the chart's value stands. tests/unit/test_helm.py
+# reads the same names from copies of those templates (tests/data/jitsi-helm-3.4.0-templates).
 CHART_SETS = {
     comp: _names(names)
     for comp, names in {

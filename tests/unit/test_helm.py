@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jitsi_stack import helm, project
+from jitsi_stack import helm, helm_chart, project
 from jitsi_stack.deployment import build
 from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, write_settings
 
@@ -274,3 +274,20 @@ def test_an_ungenerated_secret_is_named_not_invented(root):
         proc.stderr
     )
     assert not (root / ".jitsi-stack" / "secrets.env").exists()  # helm.values makes none
+
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "jitsi-helm-3.4.0-templates"
+SET_BY_TEMPLATE = re.compile(r"^\s+([A-Z][A-Z0-9_]+):", re.M)
+ENV_BY_DEPLOYMENT = re.compile(r"^\s+- name: ([A-Z][A-Z0-9_]+)$", re.M)
+
+
+@pytest.mark.parametrize("component", sorted(helm_chart.CHART_SETS))
+def test_what_each_chart_configmap_sets_is_read_from_the_chart(component):
+    """helm_chart.CHART_SETS (kept out of extraEnvs) is what chart 3.4.0's own ConfigMaps
+    set, and for the bridge what its Deployment's env sets outside Octo."""
+    text = (TEMPLATES / component / "configmap.yaml").read_text()
+    found = set(SET_BY_TEMPLATE.findall(text))
+    if component == "jvb":
+        env = (TEMPLATES / "jvb" / "deployment.yaml").read_text()
+        found |= {n for n in ENV_BY_DEPLOYMENT.findall(env) if "OCTO" not in n}
+    assert found == set(helm_chart.CHART_SETS[component])
