@@ -52,10 +52,13 @@ def target(root: Path, given: str, settings_files=()) -> str:
 
 @task(
     name="values",
-    help={"to": f"The values file to write, inside the project (default {DEFAULT_TARGET})"},
+    help={
+        "to": f"The values file to write, inside the project (default {DEFAULT_TARGET})",
+        "json": "Machine-readable output (the Secrets, what is not carried over, commands)",
+    },
 )
 @operator_errors
-def values_task(c, to=""):
+def values_task(c, to="", json=False):  # noqa: A002
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
     from . import files, helm, paths, project
@@ -72,11 +75,15 @@ def values_task(c, to=""):
     if any(value in hv.text for value in hidden if value):
         raise StackError(f"a secret would be written to {rel}: report this bug")
     with _locked(c, "helm.values"):
-        if files.read_text(root, rel) == hv.text:  # refuses a link at rel
-            ui.info(f"{rel} is up to date (chart {helm.CHART} {s['helm.chart_version']})")
-        else:
+        written = files.read_text(root, rel) != hv.text  # refuses a link at rel
+        if written:
             files.write_atomic(root, rel, hv.text, mode=0o644)
-            ui.info(f"wrote {rel} (chart {helm.CHART} {s['helm.chart_version']})")
+    chart = f"{helm.CHART} {s['helm.chart_version']}"
+    namespace = s["helm.namespace"]
+    if json:
+        _print_json(hv, rel, chart, written, namespace, stored, store.MASK, s)
+        return
+    ui.info(f"wrote {rel} (chart {chart})" if written else f"{rel} is up to date (chart {chart})")
     rows = []
     for ref in hv.secrets:
         rows += [[ref.name, k, v, ref.referenced_by] for k, v in ref.literals]
@@ -98,12 +105,42 @@ def values_task(c, to=""):
             f"not generated yet: {', '.join(missing)}: `inv render` creates them in "
             f"{paths.SECRETS} (or choose new values for the cluster)"
         )
-    namespace = s["helm.namespace"]
     ui.info(f"create the Secrets first, each {store.MASK} replaced by the value named above:")
     for line in helm.kubectl_commands(hv, namespace, store.MASK):
         ui.plain(line)
     ui.info("then install or upgrade the release:")
     ui.plain(helm.install_command(s, rel))
+
+
+def _print_json(hv, rel, chart, written, namespace, stored, mask, s) -> None:
+    import json as jsonlib
+
+    from . import helm, paths
+
+    secrets = [
+        {
+            "name": ref.name,
+            "values_key": ref.referenced_by,
+            "keys": [
+                {"key": key, "value_from": source, "generated": key in stored}
+                if source == paths.SECRETS
+                else {"key": key, "value_from": source}
+                for key, source in zip(ref.keys, ref.sources, strict=True)
+            ]
+            + [{"key": key, "value": value} for key, value in ref.literals],
+        }
+        for ref in hv.secrets
+    ]
+    result = {
+        "values_file": rel,
+        "written": written,
+        "chart": chart,
+        "secrets": secrets,
+        "not_carried_over": [{"setting": a, "why": b} for a, b in hv.notes],
+        "kubectl": helm.kubectl_commands(hv, namespace, mask),
+        "helm": helm.install_command(s, rel),
+    }
+    ui.plain(jsonlib.dumps(result, indent=2))
 
 
 helm = Collection("helm", values_task)

@@ -291,3 +291,26 @@ def test_what_each_chart_configmap_sets_is_read_from_the_chart(component):
         env = (TEMPLATES / "jvb" / "deployment.yaml").read_text()
         found |= {n for n in ENV_BY_DEPLOYMENT.findall(env) if "OCTO" not in n}
     assert found == set(helm_chart.CHART_SETS[component])
+
+
+def test_json_lists_the_secrets_and_commands_without_a_value(root):
+    import json
+
+    write_settings(root, "auth: {enabled: true, type: internal}\n")
+    seed_secrets(root)
+    first = run_cli(root, "helm.values", "--json")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["values_file"] == "helm/values.yaml" and data["written"] is True
+    assert data["chart"] == "jitsi-meet 3.4.0"
+    names = {ref["name"]: ref for ref in data["secrets"]}
+    assert "jitsi-jvb-auth" in names, names
+    keys = {k["key"]: k for k in names["jitsi-jvb-auth"]["keys"]}
+    assert keys["JVB_AUTH_PASSWORD"]["generated"] is True
+    assert keys["JVB_AUTH_USER"] == {"key": "JVB_AUTH_USER", "value": "jvb"}
+    assert all("'********'" in line for line in data["kubectl"] if "--from-literal" in line)
+    assert data["helm"].startswith("helm upgrade --install")
+    for value in FIXED_SECRETS.values():
+        assert value not in first.stdout
+    again = json.loads(run_cli(root, "helm.values", "--json").stdout)
+    assert again["written"] is False

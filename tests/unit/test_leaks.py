@@ -48,6 +48,7 @@ COMMANDS = [
     ("backup", "--json"),
     ("--dry", "restore", "/nonexistent.tar.gz"),
     ("helm.values",),
+    ("helm.values", "--json"),
     ("helm.values", "--to", "/outside/values.yaml"),
     ("swarm.render",),
     ("--echo", "--dry", "swarm.deploy"),
