@@ -93,7 +93,12 @@ def _bridge(service: str, port: int) -> Bridge:
         match = GAUGE.match(line)
         if not match:
             continue
-        name, value = match.group(1), float(match.group(2))
+        name = match.group(1)
+        try:
+            value = float(match.group(2))
+            int(value)  # NaN and +Inf (legal Prometheus values) are no count
+        except (ValueError, OverflowError):
+            continue
         if name.endswith("stress"):
             bridge.stress = round(value, 3)
         elif name.endswith("conferences"):

@@ -88,3 +88,17 @@ def test_an_error_answer_is_named_and_jicofo_unknown_says_why(failing):
     _jicofo(failing, view)
     assert view.conferences is None and view.problem == "jicofo stats: HTTP 500"
     assert lines(view)[0] == "meetings: unknown (jicofo stats: HTTP 500)"
+
+
+def test_nan_inf_and_junk_values_show_as_unknown_not_a_crash():
+    from unittest import mock
+
+    text = "jitsi_jvb_stress NaN\njitsi_jvb_conferences +Inf\njitsi_jvb_local_endpoints junk\n"
+    with mock.patch("jitsi_stack.meetings._get", side_effect=['{"version": "x"}', text]):
+        bridge = _bridge("jitsi-jvb", 1)
+    assert (bridge.stress, bridge.conferences, bridge.endpoints, bridge.problem) == (
+        None,
+        None,
+        None,
+        "",
+    )
