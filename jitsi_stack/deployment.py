@@ -124,7 +124,8 @@ class Port:
         if self.count > 1:
             host = f"{self.host}-{self.host + self.count - 1}"
             inner = f"{self.container}-{self.container + self.count - 1}"
-        text = f"{self.bind}:{host}:{inner}" if self.bind else f"{host}:{inner}"
+        address = f"[{self.bind}]" if ":" in self.bind else self.bind  # IPv6 in brackets
+        text = f"{address}:{host}:{inner}" if self.bind else f"{host}:{inner}"
         return text if self.protocol == "tcp" else f"{text}/{self.protocol}"
 
 
@@ -419,7 +420,8 @@ def _metrics_port(s: Settings, setting: str, inner: int, bind: str) -> list[Port
     """Grafana's port on metrics.grafana_bind; Prometheus's on 127.0.0.1, when set."""
     if not s[setting]:
         return []
-    return [Port(setting, s[setting], inner, bind="" if bind == "0.0.0.0" else bind)]  # noqa: S104
+    every = bind in ("0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    return [Port(setting, s[setting], inner, bind="" if every else bind)]
 
 
 def _coturn_ports(s: Settings) -> list[Port]:

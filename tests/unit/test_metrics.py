@@ -100,6 +100,20 @@ def test_grafana_url_follows_its_bind_address(root):
     assert d.metrics.grafana_url == "http://meet.example.com:3300"
 
 
+@pytest.mark.parametrize(
+    ("bind", "published"),
+    [
+        ("0.0.0.0", "3000:3000"),
+        ("::", "3000:3000"),
+        ("::1", "[::1]:3000:3000"),
+        ("10.0.0.5", "10.0.0.5:3000:3000"),
+    ],  # noqa: S104
+)
+def test_grafana_bind_addresses_compose_understands(root, bind, published):
+    compose, _ = _render(root, ON + f"  grafana_bind: '{bind}'\n")
+    assert compose["services"]["jitsi-grafana"]["ports"] == [published]
+
+
 def test_prometheus_is_not_published_by_default(root):
     compose, _ = _render(root, ON)
     assert "ports" not in compose["services"]["jitsi-prometheus"]
