@@ -141,13 +141,16 @@ def as_json_text(
     interrupted: str = "",
     cert: Certificate | None = None,
     view=None,
+    one_line: bool = False,
 ) -> str:
     ok, line = verdict(rows)
     shown = None
     if cert is not None:
         shown = asdict(cert) | {"level": cert.level}
+    stamp = {"time": _now()} if one_line else {}
     return json.dumps(
-        {
+        stamp
+        | {
             "ok": ok and not interrupted and (cert is None or cert.level != "fail"),
             "verdict": interrupted or line,
             "project": stack.d.project,
@@ -155,11 +158,17 @@ def as_json_text(
             "certificate": shown,
             "meetings": view.to_json() if view is not None else None,
         },
-        indent=2,
+        indent=None if one_line else 2,
     )
 
 
-def run(stack: Stack, as_json: bool = False) -> bool:
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
     """The whole of `status`: True when every service is OK."""
     from . import meetings, ui
 
@@ -170,7 +179,7 @@ def run(stack: Stack, as_json: bool = False) -> bool:
     cert_ok = cert is None or cert.level != "fail"
     view = meetings.collect(stack.d, {r.service for r in rows if r.state == "running"})
     if as_json:
-        ui.plain(as_json_text(stack, rows, interrupted, cert, view))
+        ui.plain(as_json_text(stack, rows, interrupted, cert, view, one_line))
         return verdict(rows)[0] and not interrupted and cert_ok
     if interrupted:
         ui.warn(interrupted)
@@ -187,17 +196,22 @@ def run(stack: Stack, as_json: bool = False) -> bool:
     return ok and not interrupted and cert_ok
 
 
-def watch(stack: Stack, interval: float) -> None:
-    """`inv status --watch`: the same view every `interval` seconds until Ctrl-C."""
+def watch(stack: Stack, interval: float, as_json: bool = False) -> None:
+    """`inv status --watch N`: the same view every N seconds until Ctrl-C; with --json one
+    JSON document per line (with its time), for a log or a pipe."""
     import sys
     import time
 
     try:
         while True:
-            if sys.stdout.isatty():
-                sys.stdout.write("\033[H\033[2J")  # clear the screen, as watch(1) does
-            print(time.strftime("%H:%M:%S"), flush=True)
-            run(stack)
+            if as_json:
+                run(stack, as_json=True, one_line=True)
+            else:
+                if sys.stdout.isatty():
+                    sys.stdout.write("\033[H\033[2J")  # clear the screen, as watch(1) does
+                print(time.strftime("%H:%M:%S"), flush=True)
+                run(stack)
+            sys.stdout.flush()
             time.sleep(interval)
     except KeyboardInterrupt:
         return

@@ -189,7 +189,8 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
     name="status",
     help={
         "json": "Machine-readable output",
-        "watch": "Refresh every N seconds until Ctrl-C (e.g. --watch 5)",
+        "watch": "Refresh every N seconds until Ctrl-C (e.g. --watch 5); with --json one "
+        "JSON document per line",
     },
 )
 @operator_errors
@@ -199,7 +200,7 @@ def status_task(c, json=False, watch=""):  # noqa: A002
     from . import status
 
     if watch:
-        status.watch(_stack(c), _number(watch, "--watch", minimum=1))
+        status.watch(_stack(c), _number(watch, "--watch", minimum=1), as_json=json)
         return
     if not status.run(_stack(c), as_json=json):
         raise Exit(code=1)

@@ -115,6 +115,35 @@ def test_jvb_targets_all_bridges_and_jvb2_one(stack):
     assert {f"{PROJECT}-jvb", f"{PROJECT}-jvb2"} <= prefixes, prefixes  # container names
 
 
+def test_status_watch_json_is_one_document_per_refresh_until_ctrl_c(stack):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, clean_environ
+
+    env = clean_environ(JITSI_STACK_ROOT=str(stack))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "-r", str(REPO), "status", "--watch", "1", "--json"],
+        cwd=stack,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        docs = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert docs[0]["time"] <= docs[1]["time"]  # ISO 8601, UTC
+    for doc in docs:
+        assert doc["ok"] is True and doc["meetings"]["bridges_operational"] == 2, doc
+        assert [b["service"] for b in doc["meetings"]["bridges"]] == ["jitsi-jvb", "jitsi-jvb2"]
+    assert "Traceback" not in out + err
+
+
 def test_status_shows_the_meetings_and_each_bridges_load(stack):
     """A guest holds a room open: jicofo counts it; every bridge reports version and stress."""
     from jitsi_stack.smoke.xmpp import BoshClient, Deadline
