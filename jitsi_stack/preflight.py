@@ -97,6 +97,46 @@ def _major(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
+# --------------------------------------------------------------------------- networks
+
+
+def subnet_clash(subnet: str, own_network: str, networks: Iterable[dict]) -> str | None:
+    """The one-line problem when `subnet` (metrics.subnet) overlaps a Docker network other
+    than our own metrics network (Docker would refuse it half way: "Pool overlaps")."""
+    import ipaddress
+
+    wanted = ipaddress.ip_network(subnet)
+    for net in networks:
+        if net.get("Name") == own_network:
+            continue
+        for config in (net.get("IPAM") or {}).get("Config") or ():
+            try:
+                other = ipaddress.ip_network(str(config.get("Subnet") or ""), strict=False)
+            except ValueError:
+                continue
+            if other.version == wanted.version and other.overlaps(wanted):
+                return (
+                    f"metrics.subnet: {subnet} overlaps the Docker network {net.get('Name')} "
+                    f"({other}): choose another private subnet, e.g. a free /28 of 10.213.0.0/16"
+                )
+    return None
+
+
+def check_subnets(d, runner: Runner) -> None:
+    """metrics.enabled: the metrics network's subnet is free (read over the Engine API;
+    skipped when the daemon is not local, where Docker itself will say)."""
+    if d.metrics is None or runner.dry:
+        return
+    from .engine import Engine
+
+    engine = Engine.local(runner)
+    if not engine.available:
+        return
+    problem = subnet_clash(d.metrics.subnet, d.metrics.network, engine.get("/networks") or ())
+    if problem:
+        raise StackError(problem)
+
+
 # --------------------------------------------------------------------------- ports
 
 

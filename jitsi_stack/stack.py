@@ -273,6 +273,7 @@ def up(
         return 0.0
     ours = preflight.published_ports(running)
     preflight.check_ports(stack.d.ports(expected), ours)
+    preflight.check_subnets(stack.d, runner)
     pull(stack, expected)
     args = ["up", "-d"]
     if recreate:

@@ -208,3 +208,37 @@ def test_clean_all_removes_prometheus_samples(tmp_path_factory, stack):
     assert inv(stack, "clean", "--all", "--yes").returncode == 0
     listed = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True)
     assert volume not in listed.stdout.split()
+
+
+def test_a_metrics_subnet_taken_by_another_network_stops_start_before_anything(tmp_path):
+    """Docker would fail half way ("Pool overlaps"); the preflight names the setting."""
+    taken = "jsm-overlap-lab"
+    subprocess.run(["docker", "network", "rm", taken], capture_output=True)
+    subprocess.run(
+        ["docker", "network", "create", "--subnet", "10.213.216.0/24", taken],
+        check=True,
+        capture_output=True,
+    )
+    base = tmp_path / "project"
+    base.mkdir()
+    text = SETTINGS.replace(f"project_name: {PROJECT}", "project_name: jsmo")
+    text = text.replace(f"container_prefix: {PROJECT}", "container_prefix: jsmo")
+    text = text.replace("10.213.214.0/28", "10.213.216.16/28")
+    write_settings(base, text.replace(f"{PROJECT}-network", "jsmo-network"))
+    try:
+        proc = inv(base, "start")
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+        assert proc.returncode != 0
+        assert errors == [
+            f"error: metrics.subnet: 10.213.216.16/28 overlaps the Docker network {taken} "
+            "(10.213.216.0/24): choose another private subnet, e.g. a free /28 of 10.213.0.0/16"
+        ], proc.stderr
+        listed = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=jsmo"],
+            capture_output=True,
+            text=True,
+        )
+        assert listed.stdout.strip() == ""  # nothing was created
+    finally:
+        force_down("jsmo")
+        subprocess.run(["docker", "network", "rm", taken], capture_output=True)

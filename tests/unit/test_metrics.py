@@ -103,11 +103,11 @@ def test_grafana_url_follows_its_bind_address(root):
 @pytest.mark.parametrize(
     ("bind", "published"),
     [
-        ("0.0.0.0", "3000:3000"),
+        ("0.0.0.0", "3000:3000"),  # noqa: S104 - a setting value, not a bind
         ("::", "3000:3000"),
         ("::1", "[::1]:3000:3000"),
         ("10.0.0.5", "10.0.0.5:3000:3000"),
-    ],  # noqa: S104
+    ],
 )
 def test_grafana_bind_addresses_compose_understands(root, bind, published):
     compose, _ = _render(root, ON + f"  grafana_bind: '{bind}'\n")
@@ -260,3 +260,28 @@ def test_bad_metrics_settings_are_one_line_and_change_nothing(
         )
     assert "Traceback" not in proc.stdout + proc.stderr
     assert tree_snapshot(root) == before
+
+
+NETWORKS = [  # the shape of the Engine API's GET /networks
+    {"Name": "bridge", "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}},
+    {"Name": "host", "IPAM": {"Config": []}},
+    {"Name": "vpn-lab", "IPAM": {"Config": [{"Subnet": "10.213.0.0/16"}]}},
+    {"Name": "v6", "IPAM": {"Config": [{"Subnet": "fd00::/64"}]}},
+    {"Name": "callcenter-jitsi-metrics", "IPAM": {"Config": [{"Subnet": "10.213.213.0/28"}]}},
+]
+
+
+def test_a_metrics_subnet_inside_another_docker_network_is_refused_by_name():
+    from jitsi_stack.preflight import subnet_clash
+
+    line = subnet_clash("10.213.213.0/28", "callcenter-jitsi-metrics", NETWORKS)
+    assert line == (
+        "metrics.subnet: 10.213.213.0/28 overlaps the Docker network vpn-lab (10.213.0.0/16): "
+        "choose another private subnet, e.g. a free /28 of 10.213.0.0/16"
+    )
+    # our own metrics network (a restart) and networks elsewhere are no clash
+    assert (
+        subnet_clash("10.213.213.0/28", "callcenter-jitsi-metrics", NETWORKS[:2] + NETWORKS[3:])
+        is None
+    )
+    assert subnet_clash("192.168.213.0/28", "x", NETWORKS) is None
