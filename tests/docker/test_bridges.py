@@ -167,3 +167,27 @@ def test_status_shows_the_meetings_and_each_bridges_load(stack):
     assert [b["service"] for b in view["bridges"]] == ["jitsi-jvb", "jitsi-jvb2"]
     assert all(b["version"] != "-" and b["stress"] == 0.0 for b in view["bridges"]), view
     assert "meetings: 1 conference(s)" in table and "jitsi-jvb2" in table
+
+
+def test_three_bridges_pass_smoke_then_one_removes_two_and_recreates_nothing_else(stack):
+    """The issue's sequence: jvb.count 3 healthy, jicofo counts three operational bridges in
+    the brewery, the whole smoke passes; then jvb.count 1 removes jvb2 and jvb3 only."""
+    write_settings(stack, settings(3))
+    assert inv(stack, "start").returncode == 0
+    proc = inv(stack, "smoke", "--json")
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, results
+    assert "3 of 3 bridges operational" in results["jicofo-health"]["detail"]
+    assert results["jvb-health"]["detail"].startswith("all 3 bridges healthy")
+    before = ids(stack)
+    assert {"jitsi-jvb", "jitsi-jvb2", "jitsi-jvb3"} <= set(before)
+    write_settings(stack, settings(1))
+    assert inv(stack, "start").returncode == 0
+    after = ids(stack)
+    assert set(after) == set(before) - {"jitsi-jvb2", "jitsi-jvb3"}
+    for service, container in after.items():
+        assert container == before[service], f"{service} was recreated"
+    proc = inv(stack, "smoke", "--json", "--only", "jicofo-health,jvb-health,focus")
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, results
+    assert "1 of 1 bridge" in results["jicofo-health"]["detail"], results["jicofo-health"]
