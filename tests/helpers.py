@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -149,12 +150,46 @@ def networks(name: str) -> list[str]:
 
 
 def force_down(project: str) -> None:
+    """Remove a test project's containers and networks (the shared one as the tests name it,
+    `<project>-network`, and the ones the Deployment derives from project_name)."""
     ids = list(containers(project).values())
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-    subprocess.run(
-        ["docker", "network", "rm", f"{project}-network"], capture_output=True, check=False
-    )
+    for suffix in ("network", "jitsi-internal", "jitsi-metrics"):
+        subprocess.run(
+            ["docker", "network", "rm", f"{project}-{suffix}"], capture_output=True, check=False
+        )
+
+
+def stand_in_settings(
+    project: str, http: int, media: int, colibri: int, jicofo: int, timeout: int = 120
+) -> str:
+    """jitsi-stack.yml of a testbed stack with its own names and ports (append the rest)."""
+    return f"""
+project_name: {project}
+container_prefix: {project}
+network: {{name: {project}-network}}
+public_url: http://localhost:{http}
+ports: {{http: {http}, jvb_media: {media}, jvb_colibri: {colibri}, jicofo_rest: {jicofo}}}
+images: {{repository: jitsi-stack-testbed, tag: good}}
+health: {{timeout: {timeout}, interval: 2}}
+"""
+
+
+@contextlib.contextmanager
+def started_stack(base: Path, project: str, settings: str):
+    """A test project in `base`, started with `inv start` (asserted), yielding (base, the
+    start's output); `inv clean --all` and a forced removal afterwards."""
+    base.mkdir(exist_ok=True)
+    write_settings(base, settings)
+    force_down(project)
+    proc = inv(base, "start")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    try:
+        yield base, proc
+    finally:
+        inv(base, "clean", "--all", "--yes")
+        force_down(project)
 
 
 def status_json(base: Path) -> tuple[int, dict]:

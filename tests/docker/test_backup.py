@@ -10,22 +10,15 @@ import subprocess
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
-from tests.helpers import force_down, inv, write_settings
+from tests.helpers import force_down, inv, stand_in_settings, started_stack, write_settings
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "jsbk"
 PORT = 19943
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:{PORT}
-ports: {{http: {PORT}, jvb_media: 19910, jvb_colibri: 19980, jicofo_rest: 19988}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-auth: {{enabled: true, type: internal, guests: true}}
-"""
+SETTINGS = stand_in_settings(PROJECT, PORT, 19910, 19980, 19988) + (
+    "auth: {enabled: true, type: internal, guests: true}\n"
+)
 
 
 def login(name: str, password: str) -> str:
@@ -40,14 +33,9 @@ def login(name: str, password: str) -> str:
 
 @pytest.fixture(scope="module")
 def old(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("old-machine") / "project"
-    base.mkdir()
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    assert inv(base, "start").returncode == 0
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
+    folder = tmp_path_factory.mktemp("old-machine") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base
 
 
 def test_backup_restore_onto_a_new_folder_keeps_agents_and_service_accounts(old, tmp_path):

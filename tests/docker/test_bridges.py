@@ -8,26 +8,16 @@ import json
 
 import pytest
 
-from tests.helpers import force_down, inv, write_settings
+from tests.helpers import inv, stand_in_settings, started_stack, write_settings
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "jsbr"
 PORT = 19843
-SETTINGS = """
-project_name: {p}
-container_prefix: {p}
-network: {{name: {p}-network}}
-public_url: http://localhost:{port}
-ports: {{http: {port}, jvb_media: 19810, jvb_colibri: 19880, jicofo_rest: 19888}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-jvb: {{count: {count}}}
-"""
 
 
 def settings(count: int) -> str:
-    return SETTINGS.format(p=PROJECT, port=PORT, count=count)
+    return stand_in_settings(PROJECT, PORT, 19810, 19880, 19888) + f"jvb: {{count: {count}}}\n"
 
 
 def containers_by_service(base) -> dict[str, dict]:
@@ -52,15 +42,9 @@ def ids(base) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("bridges") / "project"
-    base.mkdir()
-    write_settings(base, settings(2))
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
+    folder = tmp_path_factory.mktemp("bridges") / "project"
+    with started_stack(folder, PROJECT, settings(2)) as (base, _):
+        yield base
 
 
 def test_two_bridges_run_healthy_and_jicofo_counts_both(stack):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
-from tests.helpers import containers, force_down, inv, write_settings
+from tests.helpers import containers, inv, stand_in_settings, started_stack, write_settings
 
 pytestmark = pytest.mark.docker
 
@@ -101,16 +101,11 @@ def make_ca_and_leaf(folder: Path, days: int = 60) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("callcenter") / "project"
-    base.mkdir()
-    ca = make_ca_and_leaf(base / "certs")
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base, ca
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
+    folder = tmp_path_factory.mktemp("callcenter") / "project"
+    folder.mkdir()
+    ca = make_ca_and_leaf(folder / "certs")
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base, ca
 
 
 def users(base: Path, *args: str, password: str | None = None):
@@ -386,29 +381,16 @@ def test_auto_addresses_come_from_the_real_coturn_as_stun_server(stack, tmp_path
 
 JWT_PROJECT = "jsccj"
 JWT_PORT = 19743
-JWT_SETTINGS = f"""
-project_name: {JWT_PROJECT}
-container_prefix: {JWT_PROJECT}
-network: {{name: {JWT_PROJECT}-network}}
-public_url: http://localhost:{JWT_PORT}
-ports: {{http: {JWT_PORT}, jvb_media: 19710, jvb_colibri: 19781, jicofo_rest: 19788}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-auth: {{enabled: true, type: jwt, jwt: {{app_id: callcenter, moderator_from_token: true}}}}
-"""
+JWT_SETTINGS = stand_in_settings(JWT_PROJECT, JWT_PORT, 19710, 19781, 19788) + (
+    "auth: {enabled: true, type: jwt, jwt: {app_id: callcenter, moderator_from_token: true}}\n"
+)
 
 
 @pytest.fixture(scope="module")
 def jwt_stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("jwt") / "project"
-    base.mkdir()
-    write_settings(base, JWT_SETTINGS)
-    force_down(JWT_PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(JWT_PROJECT)
+    folder = tmp_path_factory.mktemp("jwt") / "project"
+    with started_stack(folder, JWT_PROJECT, JWT_SETTINGS) as (base, _):
+        yield base
 
 
 def token_login(token: str | None) -> str:

@@ -25,6 +25,8 @@ from tests.helpers import (
     force_down,
     inv,
     networks,
+    stand_in_settings,
+    started_stack,
     status_json,
     wait_for,
     write_settings,
@@ -34,29 +36,14 @@ pytestmark = pytest.mark.docker
 
 PROJECT = "jsfaults"
 HTTP = 19043
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:{HTTP}
-ports: {{http: {HTTP}, jvb_media: 10710, jvb_colibri: 19080, jicofo_rest: 19088}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 60, interval: 2}}
-"""
+SETTINGS = stand_in_settings(PROJECT, HTTP, 10710, 19080, 19088, timeout=60)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("faults") / "project"
-    base.mkdir()
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
-    subprocess.run(["docker", "network", "rm", f"{PROJECT}-jitsi-internal"], capture_output=True)
+    folder = tmp_path_factory.mktemp("faults") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base
 
 
 def healthy(base: Path) -> bool:

@@ -11,34 +11,19 @@ import pytest
 import yaml
 
 from tests.golden.test_golden import render_case
-from tests.helpers import force_down, inv, write_settings
+from tests.helpers import inv, stand_in_settings, started_stack
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "jsfidelity"
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:18943
-ports: {{http: 18943, jvb_media: 10610, jvb_colibri: 18980, jicofo_rest: 18988}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-"""
+SETTINGS = stand_in_settings(PROJECT, 18943, 10610, 18980, 18988)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("fidelity") / "project"
-    base.mkdir()
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
-    subprocess.run(["docker", "network", "rm", f"{PROJECT}-jitsi-internal"], capture_output=True)
+    folder = tmp_path_factory.mktemp("fidelity") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base
 
 
 def on_platform_network(*cmd: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ import requests
 
 from jitsi_stack import dashboards
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline
-from tests.helpers import force_down, inv, wait_for, write_settings
+from tests.helpers import force_down, inv, started_stack, wait_for, write_settings
 
 pytestmark = pytest.mark.docker
 
@@ -59,18 +59,12 @@ def value(expr: str) -> float | None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("metrics") / "project"
-    base.mkdir()
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"Grafana: http://127.0.0.1:{GRAFANA} (user admin" in proc.stdout + proc.stderr
-    # every target answered one scrape (15 s apart)
-    assert wait_for(lambda: len(query("up == 1")) == 5, timeout=60)
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
+    folder = tmp_path_factory.mktemp("metrics") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, proc):
+        assert f"Grafana: http://127.0.0.1:{GRAFANA} (user admin" in proc.stdout + proc.stderr
+        # every target answered one scrape (15 s apart)
+        assert wait_for(lambda: len(query("up == 1")) == 5, timeout=60)
+        yield base
 
 
 def test_prometheus_scrapes_every_target(stack):

@@ -17,34 +17,20 @@ import pytest
 
 from jitsi_stack.smoke import CHECK_NAMES
 from jitsi_stack.smoke.xmpp import open_rooms
-from tests.helpers import REPO, containers, force_down, inv, wait_for, write_settings
+from tests.helpers import REPO, containers, inv, stand_in_settings, started_stack, wait_for
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "jssmoke"
 PORT = 18643
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:{PORT}
-ports: {{http: {PORT}, jvb_media: 10410, jvb_colibri: 18680, jicofo_rest: 18688}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-"""
+SETTINGS = stand_in_settings(PROJECT, PORT, 10410, 18680, 18688)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    base = tmp_path_factory.mktemp("smoke") / "project"
-    base.mkdir()
-    write_settings(base, SETTINGS)
-    force_down(PROJECT)
-    proc = inv(base, "start")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield base
-    inv(base, "clean", "--all", "--yes")
-    force_down(PROJECT)
+    folder = tmp_path_factory.mktemp("smoke") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base
 
 
 def smoke(base: Path, *args: str) -> tuple[int, dict[str, dict]]:
