@@ -13,7 +13,6 @@ import json
 import re
 
 UID = "jitsi-stack-call-center"
-DATASOURCE = {"type": "prometheus", "uid": "jitsi-stack-prometheus"}
 
 # (title, kind, unit, [(PromQL, legend)]) in reading order; kind: stat or timeseries
 PANELS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -95,7 +94,9 @@ def queried() -> set[str]:
     return {n for *_, targets in PANELS for expr, _ in targets for n in metric_names(expr)}
 
 
-def build() -> dict:
+def build(datasource_uid: str) -> dict:
+    """The dashboard, its panels reading the provisioned data source `datasource_uid`."""
+    datasource = {"type": "prometheus", "uid": datasource_uid}
     panels = []
     for number, (title, kind, unit, targets) in enumerate(PANELS):
         small = kind == "stat"
@@ -111,13 +112,13 @@ def build() -> dict:
                 "id": number + 1,
                 "title": title,
                 "type": kind,
-                "datasource": DATASOURCE,
+                "datasource": datasource,
                 "gridPos": {"h": 4 if small else 8, "w": width, **pos},
                 "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
                 "options": {},
                 "targets": [
                     {
-                        "datasource": DATASOURCE,
+                        "datasource": datasource,
                         "expr": expr,
                         "legendFormat": legend,
                         "refId": chr(ord("A") + i),
@@ -141,5 +142,5 @@ def build() -> dict:
     }
 
 
-def text() -> str:
-    return json.dumps(build(), indent=2) + "\n"
+def text(datasource_uid: str) -> str:
+    return json.dumps(build(datasource_uid), indent=2) + "\n"

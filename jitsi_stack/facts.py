@@ -119,6 +119,8 @@ class Metrics:
     datasources: str = f"{paths.CONFIG_DIR}/grafana/provisioning/datasources/jitsi-stack.yml"
     providers: str = f"{paths.CONFIG_DIR}/grafana/provisioning/dashboards/jitsi-stack.yml"
     dashboard: str = f"{paths.CONFIG_DIR}/grafana/dashboards/call-center.json"
+    datasource_uid: str = "jitsi-stack-prometheus"  # the dashboard's panels name it
+    dashboards_dir: str = "/etc/grafana/dashboards"  # in the Grafana container
 
 
 def metrics_of(s: Settings) -> Metrics | None:

@@ -134,7 +134,8 @@ def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
 
         for path in (d.metrics.config, d.metrics.datasources, d.metrics.providers):
             outputs.append(Output(path, _render(f"{path}.j2", context), 0o644))
-        outputs.append(Output(d.metrics.dashboard, dashboards.text(), 0o644))
+        text = dashboards.text(d.metrics.datasource_uid)
+        outputs.append(Output(d.metrics.dashboard, text, 0o644))
     outputs += _certificates(d)
     hidden = frozenset(d.hidden(secrets))
     for out in outputs:
