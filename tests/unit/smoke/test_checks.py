@@ -204,7 +204,7 @@ def test_service_down_names_the_container() -> None:
 
 
 def test_per_check_timeout_with_a_sleeping_server() -> None:
-    routes = {("GET", "/about/health"): (200, "text/plain", "", 3.0)}
+    routes = {("GET", "/about/health"): (200, "text/plain", "", 20.0)}
     with stand_in(routes) as (_, jvb):
         target = local_target("http://x.invalid", jvb_url=jvb, timeout=0.5)
         started = time.perf_counter()
@@ -213,12 +213,12 @@ def test_per_check_timeout_with_a_sleeping_server() -> None:
     assert result.status == "fail"
     assert result.cause == "timed out after 0.5s"
     assert result.fix == "jvb is not answering: `inv logs jitsi-jvb`"
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # far below the server's 20 s, with room for a busy machine
 
 
 def test_timeout_is_enforced_even_when_a_check_ignores_it(monkeypatch: pytest.MonkeyPatch) -> None:
     def stubborn(target: SmokeTarget, deadline: Deadline) -> Outcome:
-        time.sleep(2.0)  # ignores its deadline on purpose
+        time.sleep(20.0)  # ignores its deadline on purpose
         return Outcome("pass", "too late")
 
     monkeypatch.setitem(smoke_runner.CHECKS, "advertise-ips", stubborn)
@@ -232,7 +232,7 @@ def test_timeout_is_enforced_even_when_a_check_ignores_it(monkeypatch: pytest.Mo
     assert results[0].cause == "timed out after 0.3s"
     assert results[0].fix.startswith("DNS resolution of the public host hangs")
     assert results[1].status == "skip"
-    assert elapsed < 1.5
+    assert elapsed < 10.0  # far below the check's 20 s, with room for a busy machine
 
 
 def test_checks_run_concurrently_and_sequentially() -> None:
@@ -314,7 +314,7 @@ with open({log!r}, "a") as fh:
     fh.write(json.dumps(args) + "\\n")
 mode = {mode!r}
 if mode == "hang":
-    time.sleep(10)
+    time.sleep(60)
 if "ps" in args:  # docker compose ... ps --all --format json
     state = "exited" if mode == "down" else "running"
     pubs = [] if mode == "bad" else [
@@ -401,7 +401,7 @@ def test_compose_checks_docker_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     started = time.perf_counter()
     target = local_target("http://x", compose=compose, timeout=1.0)
     results = by_name(run_checks(target, only=COMPOSE_CHECKS))
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 20.0  # far below the hang, room for a busy machine
     assert results["prosody-health"].cause == "timed out after 1s"
     assert "`docker exec` hangs" in results["prosody-health"].fix
     assert "listing the containers hangs" in results["jvb-udp"].fix

