@@ -130,7 +130,7 @@ def check_subnets(d, runner: Runner) -> None:
     from .engine import Engine
 
     engine = Engine.local(runner)
-    if not engine.available:
+    if not engine.available():
         return
     problem = subnet_clash(d.metrics.subnet, d.metrics.network, engine.get("/networks") or ())
     if problem:
