@@ -319,3 +319,13 @@ def test_the_subnet_check_asks_the_engine_api_only_when_the_daemon_is_local(monk
     with pytest.raises(StackError, match="overlaps the Docker network vpn-lab"):
         preflight.check_subnets(d, Runner())
     assert asked == [str(sock)]
+
+
+def test_the_engine_api_without_a_local_socket_is_one_line_not_a_traceback():
+    from jitsi_stack.docker import Runner
+    from jitsi_stack.engine import Engine
+    from jitsi_stack.errors import DaemonUnreachable
+
+    with pytest.raises(DaemonUnreachable) as err:
+        Engine(Runner(), None).get("/networks")
+    assert "\n" not in str(err.value) and "Docker daemon" in str(err.value)
