@@ -1,6 +1,7 @@
 """Automation: `nox -s lint tests` is the test command; `nox -s smoke` checks a deployment.
 
-Opt-in sessions: `nox -s testbed` builds the stand-in images, `nox -s bench` measures.
+Opt-in sessions: `nox -s typecheck` runs mypy (CI runs it after lint), `nox -s testbed`
+builds the stand-in images, `nox -s bench` measures.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def lint(session: nox.Session) -> None:
     session.run("python", "tools/gen_upstream.py", "--check")
     if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
         session.run("jitsi-stack", "render", "--check")
+
+
+@nox.session(default=False)
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package at default strictness ([tool.mypy] in pyproject.toml)."""
+    session.install("-e", ".[typecheck]")
+    session.run("mypy", *session.posargs)
 
 
 @nox.session

@@ -26,7 +26,10 @@ XOR_MAPPED_ADDRESS = 0x0020
 MAPPED_ADDRESS = 0x0001
 RETRIES = (0.5, 1.0, 2.0)  # seconds to wait for each of the three tries (RFC 5389 7.2.1)
 # Where the default route points (a TEST-NET address: connect() on UDP sends nothing)
-ROUTE_PROBE = {socket.AF_INET: ("192.0.2.1", 9), socket.AF_INET6: ("2001:db8::1", 9)}
+ROUTE_PROBE: dict[int, tuple[str, int]] = {
+    socket.AF_INET: ("192.0.2.1", 9),
+    socket.AF_INET6: ("2001:db8::1", 9),
+}
 
 
 def lan_address(family: int = socket.AF_INET) -> str | None:

@@ -154,7 +154,9 @@ def check(
     leaf = chain[0]
     leaf_info = _info(leaf)
     pub = leaf.public_key()
-    if key.public_key().public_numbers() != pub.public_numbers():
+    # the keys' SubjectPublicKeyInfo: every key type has one (Ed25519 has no numbers)
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != pub.public_bytes(*spki):
         errors.append(
             f"{key_key}: this key does not belong to the certificate in {cert_key}: give the "
             "matching key"

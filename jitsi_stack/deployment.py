@@ -328,7 +328,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
     media = s["ports.jvb_media"]
     low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
     prosody = ((f"{SERVICE_PREFIX}prosody", "service_healthy"),)
-    spec = {
+    spec: dict[str, dict] = {
         "web": {"ports": web_ports, "depends_on": prosody},
         "prosody": {"aliases": (dom.server,)},
         "jicofo": {

@@ -111,7 +111,7 @@ class Runner:
             raise DockerNotInstalled(NOT_INSTALLED, argv=argv) from exc
         tail: list[str] = []
         try:
-            for line in proc.stdout:
+            for line in proc.stdout or ():  # a stream: stdout=PIPE
                 sys.stdout.write(mask(line))
                 sys.stdout.flush()
                 tail = [*tail[-20:], line]

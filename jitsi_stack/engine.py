@@ -219,6 +219,8 @@ class Engine:
             f"Content-Length: {len(data)}\r\n\r\n"
         )
         chunks = []
+        if self.socket_path is None:  # a remote daemon: the callers ask available() first
+            raise errors.DaemonUnreachable(unreachable_message(), detail="no local Docker socket")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(timeout)

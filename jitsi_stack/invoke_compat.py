@@ -77,7 +77,11 @@ def install() -> None:
         print(f"error: {msg} (see --help)", file=sys.stderr)
         raise SystemExit(2)
 
-    ParseMachine.complete_context = _complete_context
-    ParseMachine.handle = _handle
-    ParseMachine.error = _error
+    # replacing the parser's methods is the point of this module (mypy: method-assign)
+    for name, method in (
+        ("complete_context", _complete_context),
+        ("handle", _handle),
+        ("error", _error),
+    ):
+        setattr(ParseMachine, name, method)
     _installed = True

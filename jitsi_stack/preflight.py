@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import shutil
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 from .deployment import Port
 from .docker import (
@@ -130,7 +130,7 @@ def check_subnets(d, runner: Runner) -> None:
     from .engine import Engine
 
     engine = Engine.local(runner)
-    if not engine.available:
+    if not engine.available():
         return
     problem = subnet_clash(d.metrics.subnet, d.metrics.network, engine.get("/networks") or ())
     if problem:
@@ -140,7 +140,7 @@ def check_subnets(d, runner: Runner) -> None:
 # --------------------------------------------------------------------------- ports
 
 
-def check_ports(ports: Iterable[Port], ours: set[tuple[str, int]] = frozenset()) -> None:
+def check_ports(ports: Iterable[Port], ours: Set[tuple[str, int]] = frozenset()) -> None:
     """Raise StackError naming the first published port that cannot be bound now.
 
     Ports in `ours` (published by this stack's own running containers) are skipped.

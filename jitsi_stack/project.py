@@ -20,7 +20,7 @@ def root(c=None, environ: Mapping[str, str] | None = None) -> Path:
     run as `inv` there (its tasks.py says so), else the current directory. Never the
     package's own location."""
     environ = os.environ if environ is None else environ
-    section = {}
+    section: Mapping = {}
     if c is not None:
         section = c.config.get("jitsi_stack", {}) or {}
     if section.get("root"):

@@ -114,5 +114,6 @@ def newer(repository: str, images: list[str], current: str) -> list[Release]:
         present = {t for t in tags(repository, image) if order(t)}
         common = present if common is None else common & present
     tested = order(RELEASE) or (0, 0)
-    chosen = sorted((t for t in common or () if order(t) > now), key=order)
-    return [Release(t, order(t) <= tested) for t in chosen]
+    ranked = {t: rank for t in common or () if (rank := order(t)) is not None}
+    chosen = sorted((t for t in ranked if ranked[t] > now), key=ranked.__getitem__)
+    return [Release(t, ranked[t] <= tested) for t in chosen]

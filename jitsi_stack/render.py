@@ -99,11 +99,26 @@ OUTPUTS = (  # (path, mode, may hold secrets)
 )
 
 
+def template_text(name: str, context: dict) -> str:
+    """One template rendered as is. A template the package lacks (or one it includes) is a
+    broken installation, not the user's file: jinja2's TemplateNotFound is an OSError,
+    which would otherwise read as `cannot use a file: ...: fix it`."""
+    import jinja2
+
+    try:
+        return environment().get_template(name).render(**context)
+    except jinja2.TemplateNotFound as err:
+        raise StackError(
+            f"the installed jitsi-stack is missing its template templates/{err.name}: "
+            "reinstall jitsi-stack (a broken installation, not your settings)"
+        ) from None
+
+
 def _render(name: str, context: dict) -> str:
     import jinja2
 
     try:
-        text = environment().get_template(name).render(**context)
+        text = template_text(name, context)
     except jinja2.UndefinedError as err:
         raise StackError(f"templates/{name}: undefined name: {err.message}") from err
     except jinja2.TemplateSyntaxError as err:

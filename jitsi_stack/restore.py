@@ -30,6 +30,14 @@ def _fail(path: Path, why: str) -> StackError:
     return StackError(f"{path}: {why}: nothing was restored")
 
 
+def _stream(archive: Path, tar: tarfile.TarFile, info: tarfile.TarInfo):
+    """A regular member's bytes (tarfile answers None for any other kind)."""
+    stream = tar.extractfile(info)
+    if stream is None:
+        raise _fail(archive, f"{info.name} is not a regular file")
+    return stream
+
+
 def _safe_name(name: str) -> bool:
     pure = PurePosixPath(name)
     return bool(name) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in name
@@ -50,7 +58,7 @@ def read_manifest(archive: Path) -> dict:
             first = tar.next()
             if first is None or first.name != MANIFEST or not first.isfile():
                 raise _fail(archive, f"is not a jitsi-stack backup (no {MANIFEST} first)")
-            manifest = _parse(archive, tar.extractfile(first).read())
+            manifest = _parse(archive, _stream(archive, tar, first).read())
             expected = {m["name"]: m for m in manifest["members"]}
             seen: set[str] = set()
             for info in tar:
@@ -155,7 +163,7 @@ def extract(archive: Path, target: Path, manifest: dict) -> int:
                     out.mkdir(parents=True, exist_ok=True)
                     continue
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(info) as src, open(out, "xb") as dst:
+                with _stream(archive, tar, info) as src, open(out, "xb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
         for name in sorted(entries, key=lambda n: n.count("/")):
             entry = entries[name]

@@ -7,6 +7,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -238,7 +239,7 @@ def wait_healthy(
 # -- commands --------------------------------------------------------------------------------
 
 
-def report_render(report, warnings: list[str] = ()) -> None:
+def report_render(report, warnings: Iterable[str] = ()) -> None:
     """Say what a render did (or would do, with --dry)."""
     for warning in warnings:
         ui.warn(warning)
@@ -310,12 +311,12 @@ def up(
         raise
     except StackError:
         worker.join(timeout=5)
-        if outcome.get("up") is not None:
-            raise up_error(stack, outcome["up"]) from None
+        if (failure := outcome.get("up")) is not None:
+            raise up_error(stack, failure) from None
         raise
     worker.join()
-    if outcome.get("up") is not None:
-        raise up_error(stack, outcome["up"])
+    if (failure := outcome.get("up")) is not None:
+        raise up_error(stack, failure)
     if everything:
         _record_applied(stack, inputs)
     return time.monotonic() - started

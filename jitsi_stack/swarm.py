@@ -115,9 +115,9 @@ def _digest(text: str) -> str:
 
 
 def wrapper_text() -> str:
-    from .render import environment
+    from .render import template_text
 
-    return environment().get_template("swarm/with-secrets.sh.j2").render()
+    return template_text("swarm/with-secrets.sh.j2", {})
 
 
 def custom_config_text(d: Deployment) -> str:
@@ -141,13 +141,10 @@ def _compose_services(d: Deployment) -> dict:
     """The rendered docker-compose.yml's services (no secret is needed to render it)."""
     import yaml
 
-    from .render import environment
+    from .render import template_text
 
-    text = (
-        environment()
-        .get_template(f"{paths.COMPOSE_FILE}.j2")
-        .render(d=d, dotenv={}, config_dir=paths.CONFIG_DIR, turn_external=[])
-    )
+    context = {"d": d, "dotenv": {}, "config_dir": paths.CONFIG_DIR, "turn_external": []}
+    text = template_text(f"{paths.COMPOSE_FILE}.j2", context)
     return yaml.safe_load(text)["services"]
 
 

@@ -255,7 +255,7 @@ def status(root: Path, runner: Runner) -> dict:
     sw = client(s, runner, v.stack)
     found = nodes(s, sw)
     states = service_states(sw, v)
-    per_node = {n.hostname: [] for n in found}
+    per_node: dict[str, list[str]] = {n.hostname: [] for n in found}
     for st in states:
         for host in st.nodes:
             per_node.setdefault(host, []).append(st.name)

@@ -314,7 +314,7 @@ def _check_times(claims: dict[str, Any], now: int) -> None:
         if _lua_set(claims, name) and not _is_number(claims[name]):
             why = f"{name} is {_show(claims[name])}, prosody requires a number"
             raise _Refused("claims", f"{why}: mint {name} as seconds since the epoch")
-    exp, nbf = claims.get("exp"), claims.get("nbf")
+    exp, nbf = claims.get("exp", 0), claims.get("nbf", 0)  # read only when set: numbers
     if _lua_set(claims, "exp") and now >= exp:
         why = f"the token expired {_ago(now - exp)} ago (exp {_when(exp)})"
         raise _Refused("expired", f"{why}; prosody allows no leeway: mint a new one")

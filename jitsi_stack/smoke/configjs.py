@@ -173,7 +173,13 @@ def evaluate_config_js(
         values[key] = item.get("value") if item.get("type") == "string" else None
         if item.get("type") not in ("string", "unset"):
             types[key] = str(item.get("type"))
-    return ConfigJs(**values, types=types)
+    return ConfigJs(
+        domain=values["domain"],
+        muc=values["muc"],
+        bosh=values["bosh"],
+        websocket=values["websocket"],
+        types=types,
+    )
 
 
 def _error(text: str, ctx: quickjs.Context, memory_limit: int, time_limit: float) -> ConfigJsError:

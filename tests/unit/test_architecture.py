@@ -95,12 +95,25 @@ def test_only_docker_py_runs_processes():
 
 
 def test_templates_are_package_data():
-    templates = PACKAGE / "templates"
-    for rel in (
-        "docker-compose.yml.j2",
-        "jitsi-meet/.env.j2",
-        "jitsi-meet/web/custom-config.js.j2",
-    ):
-        assert (templates / rel).is_file(), rel
-    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
-    assert "templates/jitsi-meet/.env.j2" in pyproject  # globs skip dot files
+    """pyproject's package-data patterns, expanded as setuptools does (`*` skips dot files,
+    `**` any depth), cover every file under templates/ and data/. The wheel itself is
+    checked by tests/unit/test_packaging.py."""
+    import glob
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["jitsi_stack"]
+    covered = {
+        rel
+        for pattern in patterns
+        for rel in glob.glob(pattern, root_dir=PACKAGE, recursive=True)
+        if (PACKAGE / rel).is_file()
+    }
+    on_disk = {
+        str(p.relative_to(PACKAGE))
+        for folder in ("templates", "data")
+        for p in (PACKAGE / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert "templates/jitsi-meet/.env.j2" in on_disk
+    assert sorted(on_disk - covered) == []

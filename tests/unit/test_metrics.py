@@ -285,3 +285,47 @@ def test_a_metrics_subnet_inside_another_docker_network_is_refused_by_name():
         is None
     )
     assert subnet_clash("192.168.213.0/28", "x", NETWORKS) is None
+
+
+def test_the_subnet_check_asks_the_engine_api_only_when_the_daemon_is_local(monkeypatch, tmp_path):
+    """check_subnets reads GET /networks over the local socket; with a remote daemon
+    (DOCKER_HOST=tcp://...) it asks nothing and leaves the clash to Docker. It once tested
+    the method `engine.available` (always true) instead of calling it."""
+    from types import SimpleNamespace
+
+    from jitsi_stack import preflight
+    from jitsi_stack.docker import Runner
+    from jitsi_stack.engine import Engine
+    from jitsi_stack.errors import StackError
+
+    asked: list[str | None] = []
+
+    def get(self, path, timeout=10.0):
+        asked.append(self.socket_path)
+        return NETWORKS
+
+    monkeypatch.setattr(Engine, "get", get)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    d = SimpleNamespace(
+        metrics=SimpleNamespace(subnet="10.213.213.0/28", network="callcenter-jitsi-metrics")
+    )
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.9:2376")
+    preflight.check_subnets(d, Runner())
+    assert asked == []
+    sock = tmp_path / "docker.sock"
+    sock.touch()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{sock}")
+    with pytest.raises(StackError, match="overlaps the Docker network vpn-lab"):
+        preflight.check_subnets(d, Runner())
+    assert asked == [str(sock)]
+
+
+def test_the_engine_api_without_a_local_socket_is_one_line_not_a_traceback():
+    from jitsi_stack.docker import Runner
+    from jitsi_stack.engine import Engine
+    from jitsi_stack.errors import DaemonUnreachable
+
+    with pytest.raises(DaemonUnreachable) as err:
+        Engine(Runner(), None).get("/networks")
+    assert "\n" not in str(err.value) and "Docker daemon" in str(err.value)

@@ -102,13 +102,17 @@ def check_jicofo_health(target: SmokeTarget, deadline: Deadline) -> Outcome:
 def _container_missing(text: str, service: str) -> Outcome | None:
     low = text.lower()
     if "not running" in low or "no container" in low or "no such service" in low:
-        return Outcome(
-            "fail",
-            one_line(text, 120),
-            f"the {service} container is not running",
-            f"`inv start`; `inv logs {service}`",
-        )
+        return _not_running(text, service)
     return None
+
+
+def _not_running(text: str, service: str) -> Outcome:
+    return Outcome(
+        "fail",
+        one_line(text, 120),
+        f"the {service} container is not running",
+        f"`inv start`; `inv logs {service}`",
+    )
 
 
 def check_prosody_health(target: SmokeTarget, deadline: Deadline) -> Outcome:
@@ -160,7 +164,7 @@ def _jvb_udp(target: SmokeTarget, deadline: Deadline, svc: str, port: int) -> Ou
     deadline.left("listing the containers")
     container = target.compose.running(svc)
     if container is None:
-        return _container_missing(f'service "{svc}" is not running', svc)
+        return _not_running(f'service "{svc}" is not running', svc)
     mappings = [
         f"{url or '0.0.0.0'}:{published}"  # noqa: S104 - a label, not a bind
         for url, inner, published, proto in container.publishers
@@ -231,4 +235,4 @@ def _addresses(host: str, deadline: Deadline) -> list[IP]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return []
-    return sorted({ipaddress.ip_address(i[4][0].split("%", 1)[0]) for i in infos}, key=str)
+    return sorted({ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]) for i in infos}, key=str)

@@ -21,6 +21,8 @@ TARGETS = "http://127.0.0.1:9090/api/v1/targets?state=active"
 def _targets(target: SmokeTarget, deadline: Deadline) -> list[dict] | Outcome:
     svc = target.prometheus_service
     logs = f"`inv logs {svc}`"
+    if target.compose is None:
+        return Outcome("skip", "no compose project (remote deployment)")
     result = target.compose.exec(
         svc, "wget", "-q", "-O", "-", TARGETS, timeout=deadline.left("asking Prometheus")
     )
@@ -50,8 +52,6 @@ def _name(t: dict) -> str:
 def check_metrics(target: SmokeTarget, deadline: Deadline) -> Outcome:
     if not target.prometheus_service:
         return Outcome("skip", "metrics not enabled")
-    if target.compose is None:
-        return Outcome("skip", "no compose project (remote deployment)")
     while True:
         found = _targets(target, deadline)
         if isinstance(found, Outcome):

@@ -108,7 +108,7 @@ def check_tls_cert(target: SmokeTarget, deadline: Deadline) -> Outcome:
         sock.settimeout(deadline.left("TLS handshake"))
         try:
             with context.wrap_socket(sock, server_hostname=host) as tls:
-                cert = tls.getpeercert() or {}
+                cert: dict = tls.getpeercert() or {}  # nested tuples of (name, value)
                 version = tls.version() or "TLS"
         except ssl.SSLCertVerificationError as exc:
             raise CheckFailed(tls_outcome(exc, host, target.verify_tls)) from exc

@@ -75,7 +75,7 @@ class BoshClient:
         domain: str,
         deadline: Deadline,
         *,
-        verify: bool = True,
+        verify: bool | str = True,  # requests' verify=: False, True or a CA file
         http: requests.Session | None = None,
     ) -> None:
         self.url = url

@@ -43,7 +43,7 @@ def websocket_probe(
     import websocket  # websocket-client; imported late so the rest works without it
 
     # verify: False, True (the system's CAs) or a CA file, as requests takes it
-    sslopt = {} if verify is True else {"ca_certs": verify} if verify else {}
+    sslopt: dict[str, object] = {} if verify is True else {"ca_certs": verify} if verify else {}
     if not verify:
         sslopt = {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
     stage = "opening the websocket"
