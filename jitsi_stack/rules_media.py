@@ -124,7 +124,11 @@ def turn(s, errors, warnings) -> None:
         )
 
 
-def certificate(s, errors, warnings) -> None:
+def certificate(s, errors, warnings, strict: bool = False) -> None:
+    """The site's own certificate. Expired or not yet valid (a finding of time, not of the
+    settings) is an error for `lint` (strict) and a warning for every other task: backup,
+    stop, status, logs, users and clean must run on such a deployment; only installing the
+    certificate is refused (apply.refuse_lapsed, where render copies it)."""
     cert, key = s["https.certificate.cert"], s["https.certificate.key"]
     if not cert and not key:
         return
@@ -149,9 +153,14 @@ def certificate(s, errors, warnings) -> None:
     hosts = [public_host(s)]
     if s["turn.enabled"] and s["turn.server"] == "bundled" and s["turn.tls"]:
         hosts.append(turn_host(s))
-    problems, notes, _ = check(s.root / cert, s.root / key, list(dict.fromkeys(hosts)))
-    errors += problems
-    warnings += notes
+    verdict = check(s.root / cert, s.root / key, list(dict.fromkeys(hosts)))
+    errors += verdict.errors
+    warnings += verdict.warnings
+    if verdict.lapsed:
+        if strict:
+            errors.append(verdict.lapsed)
+        else:
+            warnings.append(f"{verdict.lapsed} (no task installs it until then)")
 
 
 RETENTION = re.compile(r"^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$")

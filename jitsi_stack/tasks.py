@@ -135,7 +135,7 @@ def stop_task(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
     from .stack import resolve_targets, split_targets
 
-    stack = _stack(c)
+    stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
     stack.require_rendered()
     with _locked(c, "stop"):
@@ -174,7 +174,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
 
     if str(tail) != "all":
         tail = str(int(_number(tail, "--tail")))
-    stack = _stack(c)
+    stack = _stack(c, on_disk="logs")
     stack.require_rendered()
     args = ["logs", "--tail", str(tail)]
     if follow:
@@ -200,9 +200,10 @@ def status_task(c, json=False, watch=""):  # noqa: A002
     from . import status
 
     if watch:
-        status.watch(_stack(c), _number(watch, "--watch", minimum=1), as_json=json)
+        seconds = _number(watch, "--watch", minimum=1)
+        status.watch(_stack(c, on_disk="status"), seconds, as_json=json)
         return
-    if not status.run(_stack(c), as_json=json):
+    if not status.run(_stack(c, on_disk="status"), as_json=json):
         raise Exit(code=1)
 
 
