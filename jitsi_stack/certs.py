@@ -111,13 +111,14 @@ class Refused(Exception):
     """A certificate or key file that cannot be used: str() is the one-line problem."""
 
 
-def read_bounded(path: Path, key: str) -> bytes:
+def read_bounded(path: Path, key: str, shown: str = "") -> bytes:
     """A certificate or key file's bytes: a regular file (a link to one is fine, as for the
-    settings files), not empty, at most MAX_BYTES; Refused names the setting otherwise."""
+    settings files), not empty, at most MAX_BYTES; Refused names the setting otherwise.
+    shown: the file as the operator named it."""
     import os
     import stat
 
-    shown = str(path)
+    shown = shown or str(path)
     try:
         st = os.stat(path)  # follows a link: certbot's live/ folder is links
     except FileNotFoundError:
@@ -127,6 +128,8 @@ def read_bounded(path: Path, key: str) -> bytes:
                 "fix the link"
             ) from None
         raise Refused(f"{key}: {shown} does not exist: fix the path") from None
+    except ValueError:  # a NUL in the name
+        raise Refused(f"{key}: the file name holds a NUL character: fix the path") from None
     except OSError as err:
         if err.errno == 40:  # ELOOP
             raise Refused(f"{key}: {shown} is a link that loops: replace it with a file") from None
@@ -154,7 +157,7 @@ def read_bounded(path: Path, key: str) -> bytes:
     return data
 
 
-def _ascii(data: bytes, path: Path, key: str) -> None:
+def _ascii(data: bytes, path: Path | str, key: str) -> None:
     if not data.isascii():
         raise Refused(f"{key}: {path} is not ASCII text, as PEM is: give the PEM file")
 
@@ -162,7 +165,15 @@ def _ascii(data: bytes, path: Path, key: str) -> None:
 def _key_kind(key) -> str:
     """'' for a key browsers accept (RSA >= 2048 bits, EC on a browser curve), else what
     it is, e.g. 'an Ed25519 key'."""
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import (
+        dsa,
+        ec,
+        ed448,
+        ed25519,
+        rsa,
+        x448,
+        x25519,
+    )
 
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         if key.key_size < MIN_RSA_BITS:
@@ -174,9 +185,11 @@ def _key_kind(key) -> str:
         ("Ed25519", (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)),
         ("Ed448", (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)),
         ("DSA", (dsa.DSAPrivateKey, dsa.DSAPublicKey)),
+        ("X25519", (x25519.X25519PrivateKey, x25519.X25519PublicKey)),
+        ("X448", (x448.X448PrivateKey, x448.X448PublicKey)),
     ):
         if isinstance(key, classes):
-            return f"an {kind} key" if kind.startswith("E") else f"a {kind} key"
+            return f"an {kind} key" if kind[0] in "EX" else f"a {kind} key"
     return f"a {type(key).__name__.lstrip('_')} key"
 
 
@@ -201,7 +214,7 @@ def _parses(loader, data: bytes) -> bool:
     return True
 
 
-def load_certificates(data: bytes, path: Path, key: str) -> list:
+def load_certificates(data: bytes, path: Path | str, key: str) -> list:
     """The certificates of a PEM file, leaf first; Refused for anything else, including a
     file that also holds a private key (the certificate is copied where every container
     reads it: the key stays in https.certificate.key only)."""
@@ -239,7 +252,7 @@ def load_certificates(data: bytes, path: Path, key: str) -> list:
     return chain
 
 
-def load_key(data: bytes, path: Path, key: str):
+def load_key(data: bytes, path: Path | str, key: str):
     from cryptography.hazmat.primitives import serialization
 
     if b"PRIVATE KEY-----" not in data:
@@ -315,13 +328,16 @@ def check(
     cert_key: str = "https.certificate.cert",
     key_key: str = "https.certificate.key",
     now: _dt.datetime | None = None,
+    shown: tuple[str, str] = ("", ""),
 ) -> Verdict:
     """Every finding about a certificate and key that must serve `hosts`; never raises for
     what is in the files (each problem is one line naming the setting)."""
     now = now or _dt.datetime.now(_dt.UTC)
+    cert_shown, key_shown = shown[0] or str(cert_path), shown[1] or str(key_path)
     try:
-        chain = load_certificates(read_bounded(cert_path, cert_key), cert_path, cert_key)
-        key = load_key(read_bounded(key_path, key_key), key_path, key_key)
+        cert_data = read_bounded(cert_path, cert_key, cert_shown)
+        chain = load_certificates(cert_data, cert_shown, cert_key)
+        key = load_key(read_bounded(key_path, key_key, key_shown), key_shown, key_key)
     except Refused as err:
         return Verdict([str(err)], [])
     errors: list[str] = []
@@ -329,7 +345,7 @@ def check(
     leaf = chain[0]
     kind = _key_kind(key)
     if kind:
-        return Verdict([f"{key_key}: {key_path} is {kind}: {KEY_FIX}"], [])
+        return Verdict([f"{key_key}: {key_shown} is {kind}: {KEY_FIX}"], [])
     kind = _key_kind(leaf.public_key())
     if kind:
         return Verdict([f"{cert_key}: the certificate holds {kind}: {KEY_FIX}"], [])

@@ -142,18 +142,18 @@ def certificate(s, errors, warnings, strict: bool = False) -> None:
         errors.append(
             "https.certificate: and https.letsencrypt.enabled are both set: use one of them"
         )
-    for k, value in (("https.certificate.cert", cert), ("https.certificate.key", key)):
-        path = s.root / value
-        if not path.is_file() or path.is_symlink() and not path.resolve().is_file():
-            errors.append(f"{k}: {value} is not a file: fix the path")
-            return
     from .certs import check
     from .environment import turn_host
 
     hosts = [public_host(s)]
     if s["turn.enabled"] and s["turn.server"] == "bundled" and s["turn.tls"]:
         hosts.append(turn_host(s))
-    verdict = check(s.root / cert, s.root / key, list(dict.fromkeys(hosts)))
+    verdict = check(
+        s.root / cert,
+        s.root / key,
+        list(dict.fromkeys(hosts)),
+        shown=(show_path(cert), show_path(key)),
+    )
     errors += verdict.errors
     warnings += verdict.warnings
     if verdict.lapsed:
@@ -161,6 +161,12 @@ def certificate(s, errors, warnings, strict: bool = False) -> None:
             errors.append(verdict.lapsed)
         else:
             warnings.append(f"{verdict.lapsed} (no task installs it until then)")
+
+
+def show_path(value: str) -> str:
+    """A file name as the operator wrote it, cut when long, control characters escaped."""
+    text = value if len(value) <= 80 else value[:77] + "..."
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 RETENTION = re.compile(r"^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$")
