@@ -16,6 +16,22 @@ from pathlib import Path
 WARN_DAYS = 14
 
 
+def _quiet(fn):
+    """Run fn without `cryptography`'s deprecation warnings (DSA keys, negative serials):
+    the verdict on such a file is our one line, not the library's several."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 @dataclass(frozen=True)
 class CertInfo:
     subject: str
@@ -28,6 +44,7 @@ class CertInfo:
         return (self.not_after - now).days
 
 
+@_quiet
 def info(cert_path: Path) -> CertInfo:
     """What the leaf of a PEM file says (ValueError when it is not a certificate)."""
     try:
@@ -37,6 +54,7 @@ def info(cert_path: Path) -> CertInfo:
         raise ValueError(str(err)) from None
 
 
+@_quiet
 def served(host: str, port: int, server_name: str, timeout: float = 3.0) -> CertInfo:
     """The certificate a TLS server presents for server_name (not verified: this reads
     what browsers will be shown, valid or not). OSError/ssl.SSLError when there is none."""
@@ -299,6 +317,7 @@ def lapsed(leaf, now: _dt.datetime | None = None, key: str = "https.certificate.
     return ""
 
 
+@_quiet
 def lapsed_pem(data: bytes | str, now: _dt.datetime | None = None) -> str:
     """lapsed() for the leaf of PEM text; '' when it does not parse (check() said why)."""
     from cryptography import x509
@@ -320,6 +339,7 @@ class Verdict:
     info: CertInfo | None = None
 
 
+@_quiet
 def check(
     cert_path: Path,
     key_path: Path,
@@ -349,14 +369,6 @@ def check(
     kind = _key_kind(leaf.public_key())
     if kind:
         return Verdict([f"{cert_key}: the certificate holds {kind}: {KEY_FIX}"], [])
-    if _spki(key.public_key()) != _spki(leaf.public_key()):
-        return Verdict(
-            [
-                f"{key_key}: this key does not belong to the certificate in {cert_key}: give "
-                "the matching key"
-            ],
-            [],
-        )
     for child, parent in zip(chain, chain[1:], strict=False):
         if child.issuer != parent.subject:
             return Verdict(
@@ -376,6 +388,14 @@ def check(
                 ],
                 [],
             )
+    if _spki(key.public_key()) != _spki(leaf.public_key()):
+        return Verdict(
+            [
+                f"{key_key}: this key does not belong to the certificate in {cert_key}: give "
+                "the matching key"
+            ],
+            [],
+        )
     try:
         leaf_info = _info(leaf)
     except Exception:  # noqa: BLE001 - a malformed extension: one line
