@@ -133,21 +133,28 @@ def _states(root: Path, outputs, manifest: files.Manifest) -> list[FileState]:
     return states
 
 
-def refuse_lapsed(d: Deployment, states: list[FileState]) -> None:
+def refuse_lapsed(d: Deployment) -> None:
     """Refuse to install an expired or not yet valid certificate: when the copy the web
     container reads (and serves to every browser) would change to one. The copy already in
     place stays: restarting with the certificate the stack already serves makes nothing
-    worse, so render, start, restart, update and rotate-secrets run then, with a warning."""
+    worse, so render, start, restart, update and rotate-secrets run then, with a warning.
+    Called by apply before it writes, and by rotate-secrets and update before they change
+    anything (they render at their end)."""
     if d.certificate is None:
         return
-    from .certs import lapsed_pem
+    from .certs import Refused, lapsed_pem, read_bounded
 
-    for st in states:
-        if st.output.path == d.certificate.web_cert and st.changed:
-            problem = lapsed_pem(st.output.text)
-            if problem:
-                kept = f": the stack keeps {st.output.path}" if st.current is not None else ""
-                raise SettingsError([f"{problem} (not installed{kept})"])
+    try:
+        new = read_bounded(d.certificate.cert, "https.certificate.cert")
+    except Refused:
+        return  # the rules said why; render refuses it in one line
+    installed = files.read_bytes(d.root, d.certificate.web_cert)
+    if new == installed:
+        return
+    problem = lapsed_pem(new)
+    if problem:
+        kept = f": the stack keeps {d.certificate.web_cert}" if installed is not None else ""
+        raise SettingsError([f"{problem} (not installed{kept})"])
 
 
 def _diff(st: FileState, hidden) -> str:
@@ -281,7 +288,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
             report.stale.append(paths.SECRETS)
         return report
 
-    refuse_lapsed(d, states)
+    refuse_lapsed(d)
     if missing:  # also with --force: that flag is for hand edits, not for accounts
         existing = account_files(d, missing)
         if existing:

@@ -257,10 +257,11 @@ def clean_task(c, yes=False, all=False):  # noqa: A002
 @operator_errors
 def rotate_secrets_task(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
-    from . import clean, preflight, rotate
+    from . import apply, clean, preflight, rotate
     from .stack import Stack, up
 
     stack = _stack(c)
+    apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes
     preflight.check_docker(stack.runner)  # before anything changes: services are recreated
     if not stack.runner.dry:
         clean.confirm("rotate-secrets", rotate.DESCRIPTION, yes, ui.interactive())
