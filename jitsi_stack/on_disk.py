@@ -109,11 +109,10 @@ def _dotenv(text: str) -> dict[str, str]:
 def _own_certificate(root: Path) -> Certificate | None:
     """https.certificate as jitsi-stack.yml names it, read as plain YAML (best effort: the
     backup archives those files when the settings file still parses)."""
-    import yaml
+    from .settings import read_yaml
 
-    try:
-        text = (root / paths.SETTINGS_FILE).read_bytes()[:MAX_BYTES]
-        data = yaml.safe_load(text) or {}
+    try:  # bounded, regular files only (a FIFO named jitsi-stack.yml must not hang this)
+        data = read_yaml(root / paths.SETTINGS_FILE, paths.SETTINGS_FILE)
         cert = data["https"]["certificate"]
         names = [cert["cert"], cert["key"]]
     except Exception:  # noqa: BLE001 - whatever does not parse names no certificate

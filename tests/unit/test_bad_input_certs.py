@@ -49,10 +49,17 @@ def _key(kind: str):
         "k1": lambda: ec.generate_private_key(ec.SECP256K1()),
         "ed25519": ed25519.Ed25519PrivateKey.generate,
         "ed448": ed448.Ed448PrivateKey.generate,
-        "dsa": lambda: dsa.generate_private_key(2048),
+        "dsa": lambda: _no_warning(lambda: dsa.generate_private_key(2048)),
         "x25519": x25519.X25519PrivateKey.generate,
     }
     return makers[kind]()
+
+
+def _no_warning(make, *args):
+    """cryptography warns that DSA is deprecated: made here on purpose, to be refused."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make(*args)
 
 
 def _name(cn: str):
