@@ -32,39 +32,11 @@ def operator_errors(fn):
 
 
 def _stack(c, *, on_disk: str = "", **kwargs):
-    """The project's Stack; its certificate warnings printed (one line each: every task
-    says so, as only a task that would install the certificate refuses it).
+    """The project's Stack (on_disk.load_stack: its certificate warnings printed; with
+    on_disk, the task's name, it may run on what was rendered when the settings fail)."""
+    from . import on_disk as rendered
 
-    on_disk: the task's name when it may run on what the last render left on disk while
-    the settings do not load (stop, logs, status, backup: on_disk.TASKS); it then says
-    what is wrong in one line and gets a Stack of the rendered files."""
-    from .errors import SettingsError
-    from .stack import Stack
-
-    root = project.root(c)
-    runner = Runner.from_context(c)
-    try:
-        stack = Stack.load(root, runner, **kwargs)
-    except SettingsError as err:
-        if not on_disk:
-            raise
-        from . import on_disk as rendered
-
-        try:
-            found = rendered.load(root)
-        except StackError:
-            raise err from None  # nothing rendered to work on: the settings' problem it is
-        problem = rendered.problem_line(err)
-        ui.warn(
-            f"{problem}: the settings do not load, so `{on_disk}` works on what was rendered "
-            "(docker-compose.yml, jitsi-meet/.env)"
-        )
-        return Stack(found, runner, [], problem=problem)
-    cert = [w for w in stack.warnings if w.startswith("https.certificate")]
-    for warning in cert:
-        ui.warn(warning)
-    stack.warnings = [w for w in stack.warnings if w not in cert]
-    return stack
+    return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
 
 
 def _locked(c, name: str):

@@ -206,3 +206,19 @@ def test_settings_that_do_not_load_and_nothing_rendered_refuse_as_before(tmp_pat
             "error: jitsi-stack.yml: unknown setting ports.htps (did you mean ports.https?): "
             "fix or remove it"
         ]
+
+
+def test_the_status_shortcut_follows_the_same_policy(projects, capsys):
+    """`jitsi-stack status --json` without Invoke: the same on-disk view and warning."""
+    from jitsi_stack import cli
+
+    code = cli._status_shortcut(["--root", str(projects["settings-typo"]), "status", "--json"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "unknown setting ports.htps" in json.loads(out.out)["settings"]
+    assert "the settings do not load, so `status` works on what was rendered" in out.err
+    code = cli._status_shortcut(["--root", str(projects["expired-new"]), "status"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "warning: https.certificate.cert: the certificate expired on" in out.err
+    assert "EXPIRED: renew it" in out.out
