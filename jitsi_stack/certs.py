@@ -1,9 +1,16 @@
 """The site's own certificate, checked before anything starts.
 
-A PEM file with the leaf first and its chain after it, and a PEM private key: both must
-parse, the key must belong to the leaf, the leaf's names must cover the hosts browsers and
-TURN clients dial, the leaf must be valid now, and each certificate must be issued by the
-next one. Problems come back as one-line messages naming the setting and the fix.
+A PEM file with the leaf first and its chain after it (and no private key: it is copied
+0644 for every container), and a PEM private key: both regular files of at most MAX_BYTES
+(a link to one is fine), both must parse, the key must be one browsers take (RSA >= 2048
+bits, EC on P-256/P-384/P-521) and belong to the leaf, each certificate must be issued by
+the next one, and the leaf's names must cover the hosts browsers and TURN clients dial.
+Every file the `cryptography` library reads, or fails to, gets one line naming the setting
+and the fix (check() never raises for the files' content).
+
+Validity in time is apart (Verdict.lapsed): expired or not yet valid is an error for
+`lint` and a warning for every other task; only installing such a certificate is refused
+(apply.refuse_lapsed).
 """
 
 from __future__ import annotations
