@@ -252,6 +252,17 @@ def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
     return ok and not interrupted and good
 
 
+def certificate_table(certs: list[Certificate], fancy: bool | None = None):
+    """The certificate rows; on a terminal a row that needs renewing is red."""
+    from . import ui
+
+    columns = ["certificate", "subject", "expires", "days left", "verdict"]
+    grid = ui.table(None, columns, [c.row() for c in certs], fancy=fancy)
+    for row, cert in zip(getattr(grid, "rows", ()), certs, strict=False):  # rich's rows
+        row.style = "green" if cert.level == "ok" else "bold red"
+    return grid
+
+
 def show_certificates(certs: list[Certificate]) -> None:
     """One row per certificate; a row that needs renewing (or cannot be read) is red,
     with its one-line verdict on stderr."""
@@ -259,10 +270,8 @@ def show_certificates(certs: list[Certificate]) -> None:
 
     if not certs:
         return
-    columns = ["certificate", "subject", "expires", "days left", "verdict"]
-    grid = ui.table(None, columns, [c.row() for c in certs])
+    ui.show(certificate_table(certs))
     bad = [c for c in certs if c.level != "ok"]
-    ui.show(grid, style="bold red" if bad else "")
     for cert in bad:
         fix = ": `inv logs web`" if cert.problem else ": renew it"
         {"warn": ui.warn, "fail": ui.error}[cert.level](cert.line() + fix)

@@ -222,3 +222,21 @@ def test_the_status_shortcut_follows_the_same_policy(projects, capsys):
     assert code == 1
     assert "warning: https.certificate.cert: the certificate expired on" in out.err
     assert "EXPIRED: renew it" in out.out
+
+
+def test_a_certificate_row_is_red_when_it_expires_soon_or_has_expired():
+    from jitsi_stack.status import Certificate, certificate_table
+
+    rows = [
+        Certificate("127.0.0.1:443", "CN=a", "2026-01-01", days_left=-1),
+        Certificate("site.crt", "CN=a", "2027-01-01", days_left=13),
+        Certificate("other.crt", "CN=a", "2027-06-01", days_left=14),
+        Certificate("broken.crt", problem="holds no PEM certificate"),
+    ]
+    assert [c.level for c in rows] == ["fail", "warn", "ok", "fail"]
+    grid = certificate_table(rows, fancy=True)
+    assert [r.style for r in grid.rows] == ["bold red", "bold red", "green", "bold red"]
+    plain = str(certificate_table(rows, fancy=False)).splitlines()
+    assert plain[1].split()[-3:] == ["EXPIRED:", "renew", "it"]
+    assert plain[2].endswith("expires in 13 days: renew it")
+    assert plain[4].endswith("unreadable")
