@@ -129,6 +129,7 @@ def _key_pem(kind="ec", fmt="pkcs8", password: bytes | None = None, encoding="PE
         "pkcs8": serialization.PrivateFormat.PKCS8,
         "traditional": serialization.PrivateFormat.TraditionalOpenSSL,
         "raw": serialization.PrivateFormat.Raw,
+        "openssh": serialization.PrivateFormat.OpenSSH,
     }
     crypt = (
         serialization.BestAvailableEncryption(password)
@@ -145,6 +146,24 @@ def _public_pem(kind="ec") -> bytes:
         _key(kind)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+def _pkcs7() -> bytes:
+    """A PEM PKCS#7 bundle (.p7b), as some CAs mail it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    return pkcs7.serialize_certificates([_cert()], serialization.Encoding.PEM)
+
+
+def _pkcs12() -> bytes:
+    """A PKCS#12 file (.pfx, binary) with the key and the certificate."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    return pkcs12.serialize_key_and_certificates(
+        b"site", _key("ec"), _cert(), None, serialization.NoEncryption()
     )
 
 
@@ -386,6 +405,14 @@ CASES = [
         _files(key="# schlüssel\n".encode() + _key_pem()),
         K + "site.key is not ASCII text, as PEM is: give the PEM file",
     ),
+    Case("cert-pkcs7", _files(cert=_pkcs7()), C + "site.crt " + NO_PEM),
+    Case("cert-pkcs12", _files(cert=_pkcs12()), C + "site.crt " + NO_PEM),
+    Case(
+        "cert-trusted-certificate",
+        _files(cert=_pem(_cert()).replace(b"CERTIFICATE", b"TRUSTED CERTIFICATE")),
+        C + "site.crt " + NO_PEM,
+    ),
+    Case("key-openssh", _files(key=_key_pem("ed25519", "openssh")), K + "site.key " + NOT_KEY),
     # -- special files, sizes, links -------------------------------------------------------
     Case(
         "cert-fifo",
