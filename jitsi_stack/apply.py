@@ -56,8 +56,13 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
         json.dumps(values, sort_keys=True),
     ]
     if d.certificate is not None:  # its files are copied: their bytes are inputs too
+        from .certs import Refused, read_bounded
+
         for path in (d.certificate.cert, d.certificate.key):
-            parts.append(files.sha256(path.read_bytes()) if path.is_file() else "-")
+            try:
+                parts.append(files.sha256(read_bounded(path, "https.certificate")))
+            except Refused:
+                parts.append("-")  # render says why, in one line
     for name in (
         "_compose.j2",
         "docker-compose.yml.j2",
@@ -126,6 +131,30 @@ def _states(root: Path, outputs, manifest: files.Manifest) -> list[FileState]:
         ours = digest is not None and manifest.ours(out.path, digest)
         states.append(FileState(out, current, ours))
     return states
+
+
+def refuse_lapsed(d: Deployment) -> None:
+    """Refuse to install an expired or not yet valid certificate: when the copy the web
+    container reads (and serves to every browser) would change to one. The copy already in
+    place stays: restarting with the certificate the stack already serves makes nothing
+    worse, so render, start, restart, update and rotate-secrets run then, with a warning.
+    Called by apply before it writes, and by rotate-secrets and update before they change
+    anything (they render at their end)."""
+    if d.certificate is None:
+        return
+    from .certs import Refused, lapsed_pem, read_bounded
+
+    try:
+        new = read_bounded(d.certificate.cert, "https.certificate.cert")
+    except Refused:
+        return  # the rules said why; render refuses it in one line
+    installed = files.read_bytes(d.root, d.certificate.web_cert)
+    if new == installed:
+        return
+    problem = lapsed_pem(new)
+    if problem:
+        kept = f": the stack keeps {d.certificate.web_cert}" if installed is not None else ""
+        raise SettingsError([f"{problem} (not installed{kept})"])
 
 
 def _diff(st: FileState, hidden) -> str:
@@ -259,6 +288,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
             report.stale.append(paths.SECRETS)
         return report
 
+    refuse_lapsed(d)
     if missing:  # also with --force: that flag is for hand edits, not for accounts
         existing = account_files(d, missing)
         if existing:

@@ -30,14 +30,16 @@ def _status_shortcut(argv: list[str]) -> int | None:
     from pathlib import Path
 
     from . import project, status, ui
+    from .docker import Runner
     from .errors import StackError
-    from .stack import Stack
+    from .on_disk import load_stack
 
     try:
         if root is not None and not Path(root).is_dir():
             return None  # let the full CLI give its one-line error
         base = project._existing(root, "--root") if root else project.root()
-        return 0 if status.run(Stack.load(base), as_json=argv[-1] == "--json") else 1
+        stack = load_stack(base, Runner(), "status")  # as the status task does
+        return 0 if status.run(stack, as_json=argv[-1] == "--json") else 1
     except StackError as err:
         return ui.report(err)
 

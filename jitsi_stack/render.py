@@ -182,11 +182,17 @@ def _certificates(d: Deployment) -> list[Output]:
     cert = d.certificate
     if cert is None:
         return []
-    try:
-        crt = cert.cert.read_text(encoding="ascii")
-        key = cert.key.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StackError(f"https.certificate: cannot read {exc}: fix the path") from None
+    from .certs import Refused, load_certificates, read_bounded
+
+    try:  # checked by the rules already; again here, as read now (a file swapped since)
+        raw = read_bounded(cert.cert, "https.certificate.cert")
+        load_certificates(raw, cert.cert, "https.certificate.cert")  # no key in the 0644 copy
+        crt = raw.decode("ascii")
+        key = read_bounded(cert.key, "https.certificate.key").decode("ascii")
+    except UnicodeDecodeError:
+        raise StackError(f"https.certificate.key: {cert.key} is not ASCII text (PEM)") from None
+    except Refused as exc:
+        raise StackError(str(exc)) from None
     out = [
         Output(cert.web_cert, crt, 0o644, owner=CONTAINER_UID),
         Output(

@@ -109,7 +109,7 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     _features(s, errors)
     advertise(s, errors, warnings, strict)
     turn(s, errors, warnings)
-    certificate(s, errors, warnings)
+    certificate(s, errors, warnings, strict)
     metrics(s, errors)
     _passthrough(s, errors)
     errors.extend(helm_problems(s))

@@ -124,7 +124,11 @@ def turn(s, errors, warnings) -> None:
         )
 
 
-def certificate(s, errors, warnings) -> None:
+def certificate(s, errors, warnings, strict: bool = False) -> None:
+    """The site's own certificate. Expired or not yet valid (a finding of time, not of the
+    settings) is an error for `lint` (strict) and a warning for every other task: backup,
+    stop, status, logs, users and clean must run on such a deployment; only installing the
+    certificate is refused (apply.refuse_lapsed, where render copies it)."""
     cert, key = s["https.certificate.cert"], s["https.certificate.key"]
     if not cert and not key:
         return
@@ -138,20 +142,31 @@ def certificate(s, errors, warnings) -> None:
         errors.append(
             "https.certificate: and https.letsencrypt.enabled are both set: use one of them"
         )
-    for k, value in (("https.certificate.cert", cert), ("https.certificate.key", key)):
-        path = s.root / value
-        if not path.is_file() or path.is_symlink() and not path.resolve().is_file():
-            errors.append(f"{k}: {value} is not a file: fix the path")
-            return
     from .certs import check
     from .environment import turn_host
 
     hosts = [public_host(s)]
     if s["turn.enabled"] and s["turn.server"] == "bundled" and s["turn.tls"]:
         hosts.append(turn_host(s))
-    problems, notes, _ = check(s.root / cert, s.root / key, list(dict.fromkeys(hosts)))
-    errors += problems
-    warnings += notes
+    verdict = check(
+        s.root / cert,
+        s.root / key,
+        list(dict.fromkeys(hosts)),
+        shown=(show_path(cert), show_path(key)),
+    )
+    errors += verdict.errors
+    warnings += verdict.warnings
+    if verdict.lapsed:
+        if strict:
+            errors.append(verdict.lapsed)
+        else:
+            warnings.append(f"{verdict.lapsed} (no task installs it until then)")
+
+
+def show_path(value: str) -> str:
+    """A file name as the operator wrote it, cut when long, control characters escaped."""
+    text = value if len(value) <= 80 else value[:77] + "..."
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 RETENTION = re.compile(r"^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$")

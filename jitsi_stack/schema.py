@@ -158,9 +158,10 @@ SCHEMA: dict[str, Any] = {
             "cert": Field(
                 "path",
                 "",
-                "The site's own certificate, PEM, leaf first then the chain (relative to the "
-                "project). Checked before anything starts; installed where the web image "
-                "reads it (jitsi-meet/web/keys/cert.crt).",
+                "The site's own certificate, PEM, leaf first then the chain, without the "
+                "private key (relative to the project). Checked before anything starts; "
+                "installed where the web image reads it (jitsi-meet/web/keys/cert.crt, 0644). "
+                "Expired: a warning, and no task installs it.",
                 example="certs/meet.example.com.crt",
             ),
             "key": Field(

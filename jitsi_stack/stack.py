@@ -25,6 +25,7 @@ class Stack:
     d: Deployment
     runner: docker.Runner = field(default_factory=docker.Runner)
     warnings: list[str] = field(default_factory=list)
+    problem: str = ""  # why the settings do not load: d is then on_disk.Rendered
 
     @classmethod
     def load(cls, root: Path, runner: docker.Runner | None = None, **kwargs) -> Stack:

@@ -84,9 +84,10 @@ def verdict(rows: list[Row]) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class Certificate:
-    """The certificate the web container serves, as browsers get it."""
+    """A certificate row: the one the web container serves (as browsers get it), or the
+    file https.certificate names (what the next render installs)."""
 
-    source: str  # 127.0.0.1:8444
+    source: str  # 127.0.0.1:8444, or the file
     subject: str = ""
     not_after: str = ""  # ISO date
     days_left: int | None = None
@@ -94,7 +95,9 @@ class Certificate:
 
     @property
     def level(self) -> str:
-        """ok, warn (renew soon) or fail (expired, unreadable)."""
+        """ok, warn (renew soon) or fail (expired, unreadable). Both warn and fail are a
+        red row and a non-zero exit: the monitoring that watches `inv status` sees the
+        renewal due WARN_DAYS ahead, not on the day browsers refuse the site."""
         if self.problem or self.days_left is None or self.days_left < 0:
             return "fail"
         return "warn" if self.days_left < WARN_DAYS else "ok"
@@ -109,13 +112,37 @@ class Certificate:
             f"(in {self.days_left} days)"
         )
 
+    def row(self) -> list[str]:
+        if self.problem:
+            shown = "unreadable"
+        elif self.level == "fail":
+            shown = "EXPIRED: renew it"
+        elif self.level == "warn":
+            shown = f"expires in {self.days_left} days: renew it"
+        else:
+            shown = "ok"
+        days = "-" if self.days_left is None else str(self.days_left)
+        return [self.source, self.subject or "-", self.not_after or "-", days, shown]
+
+
+def _from_info(source: str, info) -> Certificate:
+    return Certificate(
+        source,
+        subject=info.subject,
+        not_after=f"{info.not_after:%Y-%m-%d}",
+        days_left=info.days_left(),  # floors: -1 a second after it expired
+    )
+
 
 def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
     """The served certificate, when HTTPS is on and the web container runs."""
     from . import certs
 
     d = stack.d
-    web = d.service("web").name
+    try:
+        web = d.service("web").name
+    except KeyError:
+        return None
     running = any(r.service == web and r.state == "running" for r in rows)
     published = any(p.setting == "ports.https" for p in d.ports())
     if d.urls.scheme != "https" or not published or not running:
@@ -126,40 +153,67 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
         info = certs.served("127.0.0.1", port, d.urls.host)
     except (OSError, ValueError) as err:
         return Certificate(source, problem=f"no TLS answer ({err.__class__.__name__}: {err})")
-    return Certificate(
-        source,
-        subject=info.subject,
-        not_after=f"{info.not_after:%Y-%m-%d}",
-        days_left=info.days_left(),
-        problem="",
-    )
+    return _from_info(source, info)
+
+
+def certificates(stack: Stack, rows: list[Row]) -> list[Certificate]:
+    """Every certificate row: the served one, and the https.certificate file when it is not
+    the one served (renewed or replaced on disk, or the web container is not running)."""
+    from . import certs
+
+    found = []
+    served = certificate(stack, rows)
+    if served is not None:
+        found.append(served)
+    own = stack.d.certificate
+    if own is not None:
+        try:
+            shown = str(own.cert.relative_to(stack.d.root))
+        except ValueError:
+            shown = str(own.cert)
+        try:
+            row = _from_info(shown, certs.info(own.cert))
+        except (OSError, ValueError) as err:
+            row = Certificate(shown, problem=str(err).partition(": ")[2] or str(err))
+        same = served is not None and (served.subject, served.not_after) == (
+            row.subject,
+            row.not_after,
+        )
+        if not same:
+            found.append(row)
+    return found
 
 
 def as_json_text(
     stack: Stack,
     rows: list[Row],
     interrupted: str = "",
-    cert: Certificate | None = None,
+    certs: list[Certificate] | None = None,
     view=None,
     one_line: bool = False,
 ) -> str:
     ok, line = verdict(rows)
-    shown = None
-    if cert is not None:
-        shown = asdict(cert) | {"level": cert.level}
+    certs = certs or []
+    shown = [asdict(c) | {"level": c.level, "ok": c.level == "ok"} for c in certs]
     stamp = {"time": _now()} if one_line else {}
     return json.dumps(
         stamp
         | {
-            "ok": ok and not interrupted and (cert is None or cert.level != "fail"),
-            "verdict": interrupted or line,
+            "ok": ok and not interrupted and not stack.problem and _certs_ok(certs),
+            "verdict": stack.problem or interrupted or line,
             "project": stack.d.project,
+            "settings": stack.problem or None,  # why the settings do not load
             "services": [asdict(r) | {"ok": r.ok} for r in rows],
-            "certificate": shown,
+            "certificate": shown[0] if shown else None,  # the served one, when served
+            "certificates": shown,
             "meetings": view.to_json() if view is not None else None,
         },
         indent=None if one_line else 2,
     )
+
+
+def _certs_ok(certs: list[Certificate]) -> bool:
+    return all(c.level == "ok" for c in certs)
 
 
 def _now() -> str:
@@ -169,18 +223,20 @@ def _now() -> str:
 
 
 def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
-    """The whole of `status`: True when every service is OK."""
+    """The whole of `status`: True when every service and certificate is OK (and the
+    settings load)."""
     from . import meetings, ui
 
     stack.require_rendered()
     rows = collect(stack)
     interrupted = interrupted_update(stack)
-    cert = certificate(stack, rows)
-    cert_ok = cert is None or cert.level != "fail"
-    view = meetings.collect(stack.d, {r.service for r in rows if r.state == "running"})
+    certs = certificates(stack, rows)
+    running = {r.service for r in rows if r.state == "running"}
+    view = None if stack.problem else meetings.collect(stack.d, running)
+    good = _certs_ok(certs) and not stack.problem
     if as_json:
-        ui.plain(as_json_text(stack, rows, interrupted, cert, view, one_line))
-        return verdict(rows)[0] and not interrupted and cert_ok
+        ui.plain(as_json_text(stack, rows, interrupted, certs, view, one_line))
+        return verdict(rows)[0] and not interrupted and good
     if interrupted:
         ui.warn(interrupted)
     ok = show(stack, rows)
@@ -190,10 +246,35 @@ def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
         if bridges:
             columns = ["bridge", "version", "stress", "conferences", "endpoints", ""]
             ui.show(ui.table(None, columns, bridges))
-    if cert is not None:
-        fix = ": `inv logs web`" if cert.problem else ": renew it" if cert.level != "ok" else ""
-        {"ok": ui.info, "warn": ui.warn, "fail": ui.error}[cert.level](cert.line() + fix)
-    return ok and not interrupted and cert_ok
+    show_certificates(certs)
+    if stack.problem:
+        ui.error("the settings do not load (the warning above says why): fix them (`inv lint`)")
+    return ok and not interrupted and good
+
+
+def certificate_table(certs: list[Certificate], fancy: bool | None = None):
+    """The certificate rows; on a terminal a row that needs renewing is red."""
+    from . import ui
+
+    columns = ["certificate", "subject", "expires", "days left", "verdict"]
+    grid = ui.table(None, columns, [c.row() for c in certs], fancy=fancy)
+    for row, cert in zip(getattr(grid, "rows", ()), certs, strict=False):  # rich's rows
+        row.style = "green" if cert.level == "ok" else "bold red"
+    return grid
+
+
+def show_certificates(certs: list[Certificate]) -> None:
+    """One row per certificate; a row that needs renewing (or cannot be read) is red,
+    with its one-line verdict on stderr."""
+    from . import ui
+
+    if not certs:
+        return
+    ui.show(certificate_table(certs))
+    bad = [c for c in certs if c.level != "ok"]
+    for cert in bad:
+        fix = ": `inv logs web`" if cert.problem else ": renew it"
+        {"warn": ui.warn, "fail": ui.error}[cert.level](cert.line() + fix)
 
 
 def watch(stack: Stack, interval: float, as_json: bool = False) -> None:

@@ -31,10 +31,12 @@ def operator_errors(fn):
     return wrapper
 
 
-def _stack(c, **kwargs):
-    from .stack import Stack
+def _stack(c, *, on_disk: str = "", **kwargs):
+    """The project's Stack (on_disk.load_stack: its certificate warnings printed; with
+    on_disk, the task's name, it may run on what was rendered when the settings fail)."""
+    from . import on_disk as rendered
 
-    return Stack.load(project.root(c), Runner.from_context(c), **kwargs)
+    return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
 
 
 def _locked(c, name: str):

@@ -135,7 +135,7 @@ def stop_task(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
     from .stack import resolve_targets, split_targets
 
-    stack = _stack(c)
+    stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
     stack.require_rendered()
     with _locked(c, "stop"):
@@ -174,7 +174,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
 
     if str(tail) != "all":
         tail = str(int(_number(tail, "--tail")))
-    stack = _stack(c)
+    stack = _stack(c, on_disk="logs")
     stack.require_rendered()
     args = ["logs", "--tail", str(tail)]
     if follow:
@@ -200,9 +200,10 @@ def status_task(c, json=False, watch=""):  # noqa: A002
     from . import status
 
     if watch:
-        status.watch(_stack(c), _number(watch, "--watch", minimum=1), as_json=json)
+        seconds = _number(watch, "--watch", minimum=1)
+        status.watch(_stack(c, on_disk="status"), seconds, as_json=json)
         return
-    if not status.run(_stack(c), as_json=json):
+    if not status.run(_stack(c, on_disk="status"), as_json=json):
         raise Exit(code=1)
 
 
@@ -256,10 +257,11 @@ def clean_task(c, yes=False, all=False):  # noqa: A002
 @operator_errors
 def rotate_secrets_task(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
-    from . import clean, preflight, rotate
+    from . import apply, clean, preflight, rotate
     from .stack import Stack, up
 
     stack = _stack(c)
+    apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes
     preflight.check_docker(stack.runner)  # before anything changes: services are recreated
     if not stack.runner.dry:
         clean.confirm("rotate-secrets", rotate.DESCRIPTION, yes, ui.interactive())

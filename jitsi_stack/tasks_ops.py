@@ -43,8 +43,13 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
     """Archive settings, secrets, state, prosody's accounts and the certificates (0600)."""
     from . import backup
 
-    stack = _stack(c)
-    files = project.load(stack.d.root).files
+    stack = _stack(c, on_disk="backup")
+    if stack.problem:  # the settings do not load: archive the files as they are on disk
+        from .on_disk import settings_files
+
+        files = settings_files(stack.d.root)
+    else:
+        files = project.load(stack.d.root).files
     with _locked(c, "backup"):
         result = backup.write(
             stack,

@@ -54,6 +54,9 @@ def update(
 ) -> str:
     """Returns a one-line summary; raises StackError when it had to roll back."""
     stack = Stack.load(root, runner)
+    from .apply import refuse_lapsed
+
+    refuse_lapsed(stack.d)  # it renders after the backup and the state: refuse before those
     recorded = state.read(root)
     current = stack.d.tag
     if rollback:

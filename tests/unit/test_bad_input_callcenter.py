@@ -193,8 +193,8 @@ EXPECTED = {
     "stun-port-range": "error: jvb.stun_server: 'stun.example.com:99999' is not host:port: write e.g. stun.example.com:3478",
     "advertise-auto-typo": "error: jvb.advertise_ips: 'autom' is not an IP or IP#PORT: write e.g. 203.0.113.10, 192.168.1.10#10000 or 2001:db8::1 (no brackets)",
     "cert-half": "error: https.certificate.key: required with the other half of https.certificate: set both",
-    "cert-missing-file": "error: https.certificate.cert: site.crt is not a file: fix the path",
-    "cert-directory": "error: https.certificate.cert: site.crt is not a file: fix the path",
+    "cert-missing-file": "error: https.certificate.cert: site.crt does not exist: fix the path",
+    "cert-directory": "error: https.certificate.cert: site.crt is a directory: give the PEM file",
     "cert-http": "error: https.certificate: needs https.enabled: true",
     "cert-and-letsencrypt": "error: https.certificate: and https.letsencrypt.enabled are both set: use one of them",
     "cert-expired": "error: https.certificate.cert: the certificate expired on {expired}: renew it",
@@ -202,11 +202,11 @@ EXPECTED = {
     "cert-wrong-host": "error: https.certificate.cert: the certificate does not cover meet.example.com (it names other.example.com): use a certificate for that name",
     "cert-no-san": "error: https.certificate.cert: the certificate does not cover meet.example.com (it names no subjectAltName): use a certificate for that name",
     "cert-other-key": "error: https.certificate.key: this key does not belong to the certificate in https.certificate.cert: give the matching key",
-    "cert-not-pem": "error: https.certificate.cert: {root}/site.crt holds no PEM certificate: give the PEM file (-----BEGIN CERTIFICATE-----)",
-    "cert-key-not-pem": "error: https.certificate.key: {root}/site.key is not an unencrypted PEM private key: give the key without a passphrase",
-    "cert-key-swapped": "error: https.certificate.key: {root}/site.key is not an unencrypted PEM private key: give the key without a passphrase",
+    "cert-not-pem": "error: https.certificate.cert: site.crt holds no PEM certificate: give the PEM file (-----BEGIN CERTIFICATE-----)",
+    "cert-key-not-pem": "error: https.certificate.key: site.key is not an unencrypted PEM private key: give the key without a passphrase",
+    "cert-key-swapped": "error: https.certificate.key: site.key is not an unencrypted PEM private key: give the key without a passphrase",
     "cert-turn-host": "error: https.certificate.cert: the certificate does not cover turn.other.org (it names meet.example.com, turn.example.com): use a certificate for that name",
-    "cert-link-outside": "error: https.certificate.cert: site.crt is not a file: fix the path",
+    "cert-link-outside": "error: https.certificate.cert: site.crt does not exist: fix the path",
 }
 
 
