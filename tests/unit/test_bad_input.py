@@ -215,10 +215,14 @@ CASES = [
     # -- authentication -------------------------------------------------------------------
     Case("auth-type", "auth:\n  enabled: true\n  type: kerberos\n"),
     Case(
-        "jwt-no-id", "auth:\n  enabled: true\n  type: jwt\n  guests: false\n  jwt:\n    app_secret: " + SECRET + "\n"
+        "jwt-no-id",
+        "auth:\n  enabled: true\n  type: jwt\n  guests: false\n  jwt:\n    app_secret: "
+        + SECRET
+        + "\n",
     ),
     Case(
-        "jwt-algorithm", "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, algorithm: RS256}}\n"
+        "jwt-algorithm",
+        "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, algorithm: RS256}}\n",
     ),
     Case("jwt-false", JWT.format("'false'")),
     Case("jwt-zero", JWT.format("'0'")),

@@ -86,7 +86,9 @@ def test_helm_values_carry_the_jicofo_and_prosody_variables(root):
     jicofo = values["jicofo"]["extraEnvs"]
     assert (jicofo["JICOFO_ENABLE_AUTH"], jicofo["ENABLE_AUTO_OWNER"]) == ("0", "0")
     assert values["prosody"]["extraEnvs"]["XMPP_MUC_MODULES"] == "token_affiliation"
-    # the chart sets ENABLE_AUTH=1 for every component (templates/configmap.yaml:10)
+    # chart v3.4.0 sets ENABLE_AUTH for every component (templates/configmap.yaml:10, read by
+    # jicofo/deployment.yaml:105) and passes extraEnvs (jicofo/configmap.yaml:34); it sets
+    # neither JICOFO_ENABLE_AUTH nor ENABLE_AUTO_OWNER itself
     assert values["enableAuth"] is True and values["enableGuests"] is False
     assert jicofo_roles({"ENABLE_AUTH": "1", "AUTH_TYPE": "jwt", **jicofo}) == "none"
 
