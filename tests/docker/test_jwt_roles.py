@@ -130,6 +130,17 @@ def test_a_token_with_the_moderator_claim_is_owner_and_the_customer_stays_member
                 who.close()
 
 
+def test_smoke_passes_with_jicofo_authentication_off(stack):
+    """jicofo's authentication off: the REST conference request is answered (no 403) and
+    the token login opens a room."""
+    proc = inv(stack, "smoke", "--json")
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert results["focus"]["status"] == "pass", results["focus"]
+    assert results["auth"]["status"] == "pass", results["auth"]
+    assert "token login" in results["auth"]["detail"]
+
+
 # -- moderator_from_token: false: upstream's default, as docs/tokens.md describes it --------
 
 OPEN_PROJECT = "jsjwtopen"
@@ -166,3 +177,40 @@ def test_without_moderator_from_token_every_token_holder_becomes_owner(open_stac
         guest.close()
     finally:
         customer.close()
+
+
+AUTO_PROJECT = "jsjwtauto"
+AUTO_PORT = 21380
+AUTO_SETTINGS = stand_in_settings(AUTO_PROJECT, AUTO_PORT, 21310, 21381, 21388) + (
+    "auth: {enabled: true, type: jwt, guests: false,"
+    " jwt: {app_id: callcenter, moderator_from_token: false}}\n"
+    "env: {JICOFO_ENABLE_AUTH: false}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def auto_stack(tmp_path_factory, testbed_images):
+    folder = tmp_path_factory.mktemp("jwtauto") / "project"
+    with started_stack(folder, AUTO_PROJECT, AUTO_SETTINGS) as (base, _):
+        yield base
+
+
+def test_with_jicofo_authentication_off_auto_owner_picks_the_first_and_then_the_next(auto_stack):
+    """JICOFO_ENABLE_AUTH=0 alone (ENABLE_AUTO_OWNER unset: jicofo's default, on): the
+    first to join becomes owner, and when that one leaves, the next. This is why
+    moderator_from_token renders ENABLE_AUTO_OWNER=0 as well."""
+    bosh = f"http://localhost:{AUTO_PORT}/http-bind"
+    room = f"ticket-{secrets.token_hex(3)}"
+    first = Participant(auto_stack, room, "First", moderator=False, bosh=bosh)
+    second = None
+    try:
+        assert first.settle() == ("owner", "moderator"), first.seen
+        second = Participant(auto_stack, room, "Second", moderator=False, bosh=bosh)
+        assert second.settle() == ("none", "participant"), second.seen
+        first.close()
+        first = None
+        assert second.settle() == ("owner", "moderator"), second.seen
+    finally:
+        for who in (first, second):
+            if who is not None:
+                who.close()
