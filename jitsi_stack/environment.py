@@ -167,7 +167,7 @@ def token_roles(passthrough) -> dict[str, str]:
       prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua:313-315) sets owner for a token
       with context.user.moderator true/"true" or affiliation owner/moderator/teacher and
       member for any other token, before the join completes (jitsi-meet 0fa91b1b
-      resources/prosody-plugins/mod_token_affiliation.lua:28-45, 50-85).
+      resources/prosody-plugins/mod_token_affiliation.lua:28-45, 51-86).
     - jicofo: JICOFO_ENABLE_AUTH=0. Unset, it defaults to ENABLE_AUTH
       (jicofo/rootfs/defaults/jicofo.conf:1,3), so with AUTH_TYPE=jwt jicofo turns on
       `authentication { type = JWT, login-url = XMPP_DOMAIN }` (jicofo.conf:49-61;

@@ -1,7 +1,7 @@
 -- Test-bed version of jitsi-meet's mod_token_affiliation (XMPP_MUC_MODULES=
 -- token_affiliation), loaded on the MUC component. Same rules as upstream's
 -- (jitsi/jitsi-meet 0fa91b1b resources/prosody-plugins/mod_token_affiliation.lua:
--- affiliation_from_token l. 28-45, the muc-occupant-pre-join hook l. 50-85, priority
+-- affiliation_from_token l. 28-45, the muc-occupant-pre-join hook l. 51-86, priority
 -- -3.5): when a session that logged in with a token joins a room, its affiliation is
 -- set before the join completes: owner (so role moderator) when context.user.affiliation
 -- is owner, moderator or teacher, or context.user.moderator is true or "true"; member
