@@ -111,12 +111,7 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
         for key in ("accepted_issuers", "accepted_audiences"):
             put(f"auth.jwt.{key}", s[f"auth.jwt.{key}"] or [s["auth.jwt.app_id"]])
         if s["auth.jwt.moderator_from_token"]:
-            # mod_token_affiliation makes token moderators owners; jicofo must not make
-            # the first participant one (upstream-next-capabilities.md 1.4).
-            modules = str(s["env"].get("XMPP_MUC_MODULES", "")).split(",")
-            wanted = [m.strip() for m in modules if m.strip()] + ["token_affiliation"]
-            env["XMPP_MUC_MODULES"] = ",".join(dict.fromkeys(wanted))
-            env["ENABLE_AUTO_OWNER"] = "0"
+            env.update(token_roles(s["env"]))
     elif auth in ("ldap", "matrix"):
         for key in FIELDS:
             if key.startswith(f"auth.{auth}."):
@@ -161,6 +156,40 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
         if name not in merged:
             env[name] = passthrough_value(s["env"][name], name)
     return env
+
+
+def token_roles(passthrough) -> dict[str, str]:
+    """What prosody and jicofo must read so that the token alone decides who is moderator
+    (auth.jwt.moderator_from_token), read at docker-jitsi-meet stable-11146-2 (738058b4)
+    and jicofo 7ebb13dc:
+
+    - prosody: `token_affiliation` on the MUC component (XMPP_MUC_MODULES,
+      prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua:313-315) sets owner for a token
+      with context.user.moderator true/"true" or affiliation owner/moderator/teacher and
+      member for any other token, before the join completes (jitsi-meet 0fa91b1b
+      resources/prosody-plugins/mod_token_affiliation.lua:28-45, 51-86).
+    - jicofo: JICOFO_ENABLE_AUTH=0. Unset, it defaults to ENABLE_AUTH
+      (jicofo/rootfs/defaults/jicofo.conf:1,3), so with AUTH_TYPE=jwt jicofo turns on
+      `authentication { type = JWT, login-url = XMPP_DOMAIN }` (jicofo.conf:49-61;
+      docker-compose.yml:395 passes the name). Its ExternalJWTAuthority is an
+      XMPPDomainAuthAuthority: every conference request from a JID on XMPP_DOMAIN, that is
+      every token holder, opens a session (jicofo auth/XMPPDomainAuthAuthority.java:83-101),
+      and AuthenticationRoleManager then grants owner to each of them
+      (xmpp/muc/ChatRoomRoleManager.kt:116-164, chosen in
+      conference/JitsiMeetConferenceImpl.java:623-628), over what token_affiliation set.
+    - jicofo: ENABLE_AUTO_OWNER=0 (`enable-auto-owner`, jicofo.conf:166-168; jicofo's
+      default is true, jicofo/src/main/resources/reference.conf:21). With jicofo's
+      authentication off, AutoOwnerRoleManager would make the first occupant owner when no
+      owner is present (JitsiMeetConferenceImpl.java:630-634, ChatRoomRoleManager.kt:62-107).
+    The fix the maintainers give: docker-jitsi-meet #1977, jitsi-contrib/prosody-plugins#4.
+    """
+    modules = str(passthrough.get("XMPP_MUC_MODULES", "")).split(",")
+    wanted = [m.strip() for m in modules if m.strip()] + ["token_affiliation"]
+    return {
+        "XMPP_MUC_MODULES": ",".join(dict.fromkeys(wanted)),
+        "JICOFO_ENABLE_AUTH": "0",
+        "ENABLE_AUTO_OWNER": "0",
+    }
 
 
 def advertise_ips(s: Settings) -> list[str]:

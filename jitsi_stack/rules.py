@@ -361,11 +361,29 @@ def _auth(s, errors, strict) -> None:
                 "auth.jwt.app_secret: shorter than 32 characters: use a long random secret (or "
                 "leave it empty: jitsi-stack generates one)"
             )
-        if s["auth.jwt.moderator_from_token"] and "ENABLE_AUTO_OWNER" in s["env"]:
-            errors.append(
-                "env.ENABLE_AUTO_OWNER: set by auth.jwt.moderator_from_token (moderators come "
-                "from the token): remove it, or set moderator_from_token: false"
-            )
+        if s["auth.jwt.moderator_from_token"]:
+            # environment.token_roles renders these for jicofo: an own value would hand
+            # owner back to every token holder or to the first to join.
+            for name in ("JICOFO_ENABLE_AUTH", "ENABLE_AUTO_OWNER"):
+                if name in s["env"]:
+                    errors.append(
+                        f"env.{name}: set by auth.jwt.moderator_from_token (moderators come "
+                        "from the token): remove it, or set moderator_from_token: false"
+                    )
+            if s["auth.guests"]:
+                # With jicofo's authentication off (token_roles), jicofo no longer refuses a
+                # new room to a requester outside XMPP_DOMAIN (jicofo 7ebb13dc
+                # xmpp/ConferenceIqHandler.kt:226-242 runs only with an authAuthority): an
+                # anonymous guest could open any room. Upstream's way to make guests wait for
+                # a token holder, jitsi-meet's mod_muc_wait_for_host (with persistent_lobby
+                # and WAIT_FOR_HOST_DISABLE_AUTO_OWNERS, jitsi-meet.cfg.lua:47,406-408), counts
+                # any token holder as host and comes from the unpinned plugin .deb: refused
+                # instead (docs/tokens.md, "Guests").
+                errors.append(
+                    "auth.guests: with auth.type jwt and moderator_from_token, guests without a "
+                    "token could open rooms themselves: set auth.guests: false (customers get "
+                    "tokens without --moderator), or moderator_from_token: false"
+                )
     elif kind == "ldap":
         url = s["auth.ldap.url"]
         if not url:

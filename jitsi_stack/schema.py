@@ -244,8 +244,10 @@ SCHEMA: dict[str, Any] = {
             "moderator_from_token": Field(
                 "bool",
                 True,
-                "Moderator rights come from the token (context.user.moderator), not from "
-                "joining first: prosody's token_affiliation and jicofo's auto-owner off.",
+                "Only tokens with context.user.moderator (or affiliation owner) make "
+                "moderators: prosody's token_affiliation on, jicofo's own authentication and "
+                "auto-owner off; needs auth.guests: false. false: upstream's default, every "
+                "token holder becomes moderator (jicofo's JWT authentication).",
             ),
             "token_ttl": Field("int", 3600, "Default lifetime of `inv token`, in seconds."),
         },

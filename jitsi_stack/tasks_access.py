@@ -210,8 +210,8 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
         raise UsageError(f"token: give {missing}, e.g. inv token --room 'Ticket 4711' --name Alice")
     if moderator and not jwt.moderator_from_token:
         ui.warn(
-            "--moderator is only honoured with auth.jwt.moderator_from_token: true; now the "
-            "first to join is the moderator"
+            "--moderator is only honoured with auth.jwt.moderator_from_token: true; now "
+            "every token holder is a moderator"
         )
     lifetime = int(_number(ttl, "--ttl", minimum=1)) if ttl != "" else jwt.ttl
     minted = tokens.mint(

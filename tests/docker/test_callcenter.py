@@ -382,7 +382,8 @@ def test_auto_addresses_come_from_the_real_coturn_as_stun_server(stack, tmp_path
 JWT_PROJECT = "jsccj"
 JWT_PORT = 19743
 JWT_SETTINGS = stand_in_settings(JWT_PROJECT, JWT_PORT, 19710, 19781, 19788) + (
-    "auth: {enabled: true, type: jwt, jwt: {app_id: callcenter, moderator_from_token: true}}\n"
+    "auth: {enabled: true, type: jwt, guests: false,"
+    " jwt: {app_id: callcenter, moderator_from_token: true}}\n"
 )
 
 

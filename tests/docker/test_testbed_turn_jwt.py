@@ -152,7 +152,15 @@ COMPOSE = {
             "image": "jitsi-stack-testbed/jicofo:good",
             "read_only": True,
             "tmpfs": ["/run:size=16M,mode=1750,exec,uid=1000,gid=1000"],
-            "environment": {**PASSWORDS, "ENABLE_AUTH": "1", "AUTH_TYPE": "jwt"},
+            # as jitsi-stack renders moderator_from_token: jicofo grants no role, so the
+            # roles read below are token_affiliation's (environment.token_roles)
+            "environment": {
+                **PASSWORDS,
+                "ENABLE_AUTH": "1",
+                "AUTH_TYPE": "jwt",
+                "JICOFO_ENABLE_AUTH": "0",
+                "ENABLE_AUTO_OWNER": "0",
+            },
             "depends_on": {"prosody-jwt": {"condition": "service_healthy"}},
         },
     },

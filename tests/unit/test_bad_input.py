@@ -81,7 +81,7 @@ def _outside_link(rel: str) -> Callable[[Path], None]:
     return setup
 
 
-JWT = "auth: {{enabled: true, type: jwt, jwt: {{app_id: cc, app_secret: {}}}}}\n"
+JWT = "auth: {{enabled: true, type: jwt, guests: false, jwt: {{app_id: cc, app_secret: {}}}}}\n"
 SIP = "services: {{jigasi: true}}\nsip: {{uri: a@sip.example.com, server: sip.example.com, password: {}}}\n"
 
 CASES = [
@@ -215,10 +215,14 @@ CASES = [
     # -- authentication -------------------------------------------------------------------
     Case("auth-type", "auth:\n  enabled: true\n  type: kerberos\n"),
     Case(
-        "jwt-no-id", "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_secret: " + SECRET + "\n"
+        "jwt-no-id",
+        "auth:\n  enabled: true\n  type: jwt\n  guests: false\n  jwt:\n    app_secret: "
+        + SECRET
+        + "\n",
     ),
     Case(
-        "jwt-algorithm", "auth: {enabled: true, type: jwt, jwt: {app_id: cc, algorithm: RS256}}\n"
+        "jwt-algorithm",
+        "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, algorithm: RS256}}\n",
     ),
     Case("jwt-false", JWT.format("'false'")),
     Case("jwt-zero", JWT.format("'0'")),
@@ -226,7 +230,7 @@ CASES = [
     Case("jwt-backslash", JWT.format("'a\\" + SECRET + "'")),
     Case(
         "jwt-issuer-quote",
-        "auth: {enabled: true, type: jwt, jwt: {app_id: cc, app_secret: "
+        "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, app_secret: "
         + SECRET
         + ", accepted_issuers: ['x\"y']}}\n",
     ),
@@ -305,6 +309,7 @@ CASES = [
         env={
             "JITSI_STACK_AUTH__ENABLED": "true",
             "JITSI_STACK_AUTH__TYPE": "jwt",
+            "JITSI_STACK_AUTH__GUESTS": "false",
             "JITSI_STACK_AUTH__JWT__APP_ID": "x",
             "JITSI_STACK_AUTH__JWT__APP_SECRET": 'a"' + SECRET,
         },

@@ -72,7 +72,7 @@ def _golden_certs(root: Path) -> None:
     (root / "site.key").write_bytes((GOLDEN_CERTS / "meet.example.com.key").read_bytes())
 
 
-JWT = "auth: {{enabled: true, type: jwt, jwt: {{app_id: cc{}}}}}\n"
+JWT = "auth: {{enabled: true, type: jwt, guests: false, jwt: {{app_id: cc{}}}}}\n"
 
 CASES = [
     # -- tokens --

@@ -99,7 +99,8 @@ def test_secrets_are_not_in_the_deployment(root):
 def test_hidden_values_include_secret_settings_and_secret_passthrough(root):
     d = deployment(
         root,
-        "auth: {enabled: true, type: jwt, jwt: {app_id: a, app_secret: s3cret-s3cret}}\n"
+        "auth: {enabled: true, type: jwt, guests: false,"
+        " jwt: {app_id: a, app_secret: s3cret-s3cret}}\n"
         "env: {TURN_PASSWORD: turn-pass}\n",
     )
     assert {"s3cret-s3cret", "turn-pass"} <= d.hidden({})

@@ -19,7 +19,7 @@ from tests.helpers import run_cli, tree_snapshot, write_settings
 from tests.unit.smoke.helpers import UPSTREAM, local_target
 from tests.unit.smoke.test_configjs import no_subdomains
 
-JWT = "auth: {enabled: true, type: jwt, jwt: {app_id: cc, app_secret: %s}}\n"
+JWT = "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, app_secret: %s}}\n"
 
 
 @pytest.mark.parametrize(
@@ -28,12 +28,12 @@ JWT = "auth: {enabled: true, type: jwt, jwt: {app_id: cc, app_secret: %s}}\n"
         (JWT % "'abc\"defghijklmnop'", "auth.jwt.app_secret", '"'),
         (JWT % "'abc\\\\defghijklmnop'", "auth.jwt.app_secret", "\\"),
         (
-            "auth: {enabled: true, type: jwt, jwt: {app_id: 'c\"c', app_secret: abcdefabcdefabcdef}}\n",
+            "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: 'c\"c', app_secret: abcdefabcdefabcdef}}\n",
             "auth.jwt.app_id",
             '"',
         ),
         (
-            "auth: {enabled: true, type: jwt, jwt: {app_id: cc, app_secret: abcdefabcdefabcdef,"
+            "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, app_secret: abcdefabcdefabcdef,"
             " accepted_issuers: ['a\"b']}}\n",
             "auth.jwt.accepted_issuers",
             '"',

@@ -267,7 +267,7 @@ def test_never_writes_through_a_linked_directory(root, tmp_path):
 
 
 def test_an_ungenerated_secret_is_named_not_invented(root):
-    write_settings(root, "auth: {enabled: true, type: jwt, jwt: {app_id: cc}}\n")
+    write_settings(root, "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc}}\n")
     proc = run_cli(root, "helm.values")
     assert proc.returncode == 0, proc.stderr
     assert "not generated yet: JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD, JWT_APP_SECRET" in (

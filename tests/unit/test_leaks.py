@@ -93,7 +93,7 @@ def test_no_secret_in_errors_about_secrets(root):
     for text in (
         "sip: {password: [" + GIVEN["sip"] + "]}\n",
         "auth: {jwt: {app_secret: {x: " + GIVEN["jwt"] + "}}}\n",
-        "auth: {enabled: true, type: jwt, jwt: {app_id: cc, app_secret: 'a\""
+        "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: cc, app_secret: 'a\""
         + GIVEN["jwt"]
         + "'}}\n",
         "env: {TURN_PASSWORD: 'x\\\\" + GIVEN["turn"] + "'}\n",

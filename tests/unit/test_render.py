@@ -219,7 +219,7 @@ def test_environment_overrides_and_sources(root):
 def test_config_masks_secrets(root):
     write_settings(
         root,
-        "auth:\n  enabled: true\n  type: jwt\n  jwt:\n    app_id: a\n"
+        "auth:\n  enabled: true\n  type: jwt\n  guests: false\n  jwt:\n    app_id: a\n"
         "    app_secret: topsecret-value-1234\n"
         "env:\n  TURN_PASSWORD: turn-secret-5678\n",
     )

@@ -69,6 +69,7 @@ def test_environment_override_parses_yaml_types(root):
             "JITSI_STACK_AUTH__ENABLED": "true",
             "JITSI_STACK_AUTH__JWT__APP_ID": "123",
             "JITSI_STACK_AUTH__TYPE": "jwt",
+            "JITSI_STACK_AUTH__GUESTS": "false",
             "JITSI_STACK_AUTH__JWT__APP_SECRET": "s" * 20,
         },
     )

@@ -310,7 +310,7 @@ def project(tmp_path):
             "error: users: prosody keeps accounts only with internal auth (off): set auth.enabled: true and auth.type: internal in jitsi-stack.yml, then inv start",
         ),
         (
-            "auth: {enabled: true, type: jwt, jwt: {app_id: callcenter}}\n",
+            "auth: {enabled: true, type: jwt, guests: false, jwt: {app_id: callcenter}}\n",
             "error: users: prosody keeps accounts only with internal auth (auth.type: jwt): with JWT, agents get tokens: inv token --room ROOM --name NAME",
         ),
     ],

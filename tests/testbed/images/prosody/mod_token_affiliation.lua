@@ -1,13 +1,18 @@
 -- Test-bed version of jitsi-meet's mod_token_affiliation (XMPP_MUC_MODULES=
--- token_affiliation), loaded on the MUC component. When a session that
--- logged in with a token joins a room, its affiliation is set before the join
--- completes: owner (so role moderator) when context.user.affiliation is
--- owner, moderator or teacher, or context.user.moderator is true or "true";
--- member otherwise. Admins, the jicofo health-check rooms and sessions
--- without a token are left alone; in a members-only room (lobby) only a user
--- already admitted, or joining with the room password, is changed.
--- Note: upstream's jicofo still makes the first participant owner unless
--- ENABLE_AUTO_OWNER=0; the test-bed jicofo grants no roles at all.
+-- token_affiliation), loaded on the MUC component. Same rules as upstream's
+-- (jitsi/jitsi-meet 0fa91b1b resources/prosody-plugins/mod_token_affiliation.lua:
+-- affiliation_from_token l. 28-45, the muc-occupant-pre-join hook l. 51-86, priority
+-- -3.5): when a session that logged in with a token joins a room, its affiliation is
+-- set before the join completes: owner (so role moderator) when context.user.affiliation
+-- is owner, moderator or teacher, or context.user.moderator is true or "true"; member
+-- otherwise. Admins, the jicofo health-check rooms and sessions without a token are left
+-- alone; in a members-only room (lobby) only a user already admitted, or joining with the
+-- room password, is changed. Only difference: a context.user that is not a table is
+-- ignored here.
+-- jicofo may still grant owner after the join: with its own authentication on
+-- (JICOFO_ENABLE_AUTH, default ENABLE_AUTH) to every token holder, else with
+-- ENABLE_AUTO_OWNER (default on) to the first occupant; the test-bed jicofo does both
+-- (images/jicofo/jicofo.py).
 
 local Util = module:require "token/util";
 
