@@ -18,7 +18,7 @@ import yaml
 
 from jitsi_stack import apply, config_view, project, secrets
 from jitsi_stack.deployment import build
-from jitsi_stack.errors import SettingsError
+from jitsi_stack.errors import SettingsError, StackError
 from jitsi_stack.render import COTURN_CONF, NOBODY, yaml_str
 from jitsi_stack.rules_media import coturn_value_problem
 from tests.helpers import REPO, seed_secrets, write_settings
@@ -369,3 +369,19 @@ def test_the_new_render_gives_the_entrypoint_nothing_to_change(tmp_path, root, s
     assert argv == ["-c", "/etc/coturn/turnserver.conf"]
     assert not any(secret in arg for arg in argv)
     assert coturn_reads((root / COTURN_CONF).read_text()) == [secret]
+
+
+def test_not_as_root_the_secret_file_is_refused_before_anything_is_written(root, monkeypatch):
+    write_settings(root, "turn: {enabled: true}\n")
+    seed_secrets(root)
+    d = build(project.load(root, environ={}))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(StackError) as err:
+        apply.apply(d)
+    assert str(err.value) == (
+        "turn.enabled: the bundled TURN server reads its secret from "
+        "jitsi-meet/coturn/turnserver.conf, which must belong to its user (uid 65534) and no "
+        "one else: run inv as root (e.g. sudo inv start), or use turn.server: external"
+    )
+    assert not (root / "jitsi-meet").exists() and not (root / "docker-compose.yml").exists()
+    assert apply.apply(d, check=True).stale  # --check still compares, as anyone
