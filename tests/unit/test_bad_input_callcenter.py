@@ -103,6 +103,8 @@ CASES = [
         "turn-tls-no-cert",
         "public_url: https://meet.example.com\nturn: {enabled: true, tls: true}\n",
     ),
+    Case("turn-tls-auto", "turn: {enabled: true, tls: auto}\n"),
+    Case("turn-tls-env-true", "turn: {enabled: true}\n", env={"JITSI_STACK_TURN__TLS": "true"}),
     # what coturn's config-file parser would change (rules_media.coturn_value_problem)
     Case("turn-secret-leading-space", TURN + "  secret: ' " + SECRET + "'\n"),
     Case("turn-secret-trailing-space", TURN + "  secret: '" + SECRET + " '\n"),
@@ -194,6 +196,8 @@ EXPECTED = {
     "turn-port-zero": "error: turn.port: port 0 is out of range: use a port between 1 and 65535",
     "turn-port-high": "error: turn.port: port 70000 is out of range: use a port between 1 and 65535",
     "turn-tls-no-cert": "error: turn.tls: true needs the site's own certificate, which the bundled TURN server serves: set https.certificate, or remove turn.tls (it then follows the certificate)",
+    "turn-tls-auto": "error: turn.tls: 'auto' is not true or false: write true or false, or remove it (true when https.certificate is set or turn.server is external, else false)",
+    "turn-tls-env-true": "error: turn.tls: true needs the site's own certificate, which the bundled TURN server serves: set https.certificate, or remove turn.tls (it then follows the certificate)",
     "turn-secret-leading-space": "error: turn.secret: starts with a space, which coturn's config file drops: choose another secret (or leave it empty)",
     "turn-secret-trailing-space": "error: turn.secret: ends with a space, which coturn's config file drops: choose another secret (or leave it empty)",
     "turn-secret-leading-equals": "error: turn.secret: starts with =, which coturn's config file drops: choose another secret (or leave it empty)",
