@@ -385,3 +385,34 @@ def test_not_as_root_the_secret_file_is_refused_before_anything_is_written(root,
     )
     assert not (root / "jitsi-meet").exists() and not (root / "docker-compose.yml").exists()
     assert apply.apply(d, check=True).stale  # --check still compares, as anyone
+
+
+def test_a_link_planted_for_coturns_file_or_folder_is_never_written_through(tmp_path):
+    from tests.helpers import run_cli, tree_snapshot
+
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "victim").write_text("precious\n")
+    write_settings(root, "turn: {enabled: true, secret: Link-Test-Secret-4711}\n")
+    seed_secrets(root)
+    assert run_cli(root, "render").returncode == 0
+    conf = root / COTURN_CONF
+    conf.unlink()
+    conf.symlink_to(outside / "victim")
+    before = tree_snapshot(outside)
+    refused = run_cli(root, "render")
+    assert refused.returncode == 1 and f"hand edits in {COTURN_CONF}" in refused.stderr
+    forced = run_cli(root, "render", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert not conf.is_symlink() and stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert tree_snapshot(outside) == before
+
+    shutil.rmtree(conf.parent)
+    conf.parent.symlink_to(outside)  # the whole folder
+    write_settings(root, "turn: {enabled: true, secret: Another-Secret-4712}\n")
+    proc = run_cli(root, "render")
+    assert proc.returncode == 1, proc.stdout
+    assert tree_snapshot(outside) == before
+    for text in (proc.stdout + proc.stderr, forced.stdout + forced.stderr):
+        assert "Secret-471" not in text
