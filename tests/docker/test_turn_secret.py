@@ -170,6 +170,14 @@ def test_smoke_turn_relays_on_udp_and_tcp_with_the_generated_secret(stack):
     assert "turns:" not in result["detail"]
 
 
+def test_the_whole_smoke_passes_with_turn_on_the_defaults(stack):
+    base, _ = stack
+    proc = inv(base, "smoke", "--json")
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, [r for r in results.values() if r["status"] == "fail"]
+    assert results["turn"]["status"] == "pass", results["turn"]
+
+
 def test_the_generated_secret_is_in_no_process_and_reaches_coturn(stack):
     base, _ = stack
     secret = secrets.read(base)["TURN_CREDENTIALS"]
