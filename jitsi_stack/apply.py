@@ -311,6 +311,7 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
             detail=detail,
         )
 
+    _check_coturn_owner(the_plan.outputs)
     todo = [st for st in states if st.changed]
     report.written = [st.output.path for st in todo]
     if not link_ok:
@@ -349,6 +350,20 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     if done != manifest:
         files.write_manifest(root, done)
     return report
+
+
+def _check_coturn_owner(outputs) -> None:
+    """coturn's config holds the TURN secret, 0600 for its user (render._coturn_conf): only
+    root can give it that owner; written by anyone else, coturn could not read it and would
+    refuse every TURN login. Refused before anything is written."""
+    euid = os.geteuid()
+    for out in outputs:
+        if out.path == render.COTURN_CONF and out.owner is not None and euid not in (0, out.owner):
+            raise StackError(
+                f"turn.enabled: the bundled TURN server reads its secret from {out.path}, which "
+                f"must belong to its user (uid {out.owner}) and no one else: run inv as root "
+                "(e.g. sudo inv start), or use turn.server: external"
+            )
 
 
 def prosody_host_dir(host: str) -> str:

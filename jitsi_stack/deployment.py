@@ -316,10 +316,9 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
     def names_for(key: str) -> tuple[str, ...]:
         # third-party images: only literal variables (Grafana's admin password is one,
         # interpolated by Compose from .env: GF_SECURITY_ADMIN_PASSWORD=${GRAFANA_...})
-        if key in ("etherpad", "whiteboard", "prometheus", "grafana"):
+        # coturn reads its secret from its config file (render._coturn_conf).
+        if key in ("etherpad", "whiteboard", "coturn", "prometheus", "grafana"):
             return ()
-        if key == "coturn":  # the shared secret, expanded by coturn's entrypoint
-            return ("TURN_CREDENTIALS",)
         return tuple(sorted(n for n in env if key in services_reading(n)))
 
     web_ports = [Port("ports.http", s["ports.http"], 8000)]

@@ -2,8 +2,8 @@
 
 Templates live in the package (jitsi_stack/templates/), laid out like the files
 they produce. Rendering is strict (an undefined name is an error naming it) and
-deterministic. Only jitsi-meet/.env may hold a secret value: the plan refuses
-to go on if one would appear anywhere else.
+deterministic. Only jitsi-meet/.env and coturn's config (both 0600) may hold a
+secret value: the plan refuses to go on if one would appear anywhere else.
 """
 
 from __future__ import annotations
@@ -139,11 +139,13 @@ def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
         "turn_external": _public_ips(d),
         "prosody_metrics_alias": PROSODY_METRICS_ALIAS,
     }
+    coturn = _coturn_conf(d, secrets, context) if d.turn.bundled else None
+    context["coturn_digest"] = coturn_digest(coturn, d.secret("TURN_CREDENTIALS", secrets))
     outputs = [
         Output(path, _render(f"{path}.j2", context), mode, holds) for path, mode, holds in OUTPUTS
     ]
-    if d.turn.bundled:
-        outputs.append(Output(COTURN_CONF, _render(f"{COTURN_CONF}.j2", context), 0o644))
+    if coturn is not None:
+        outputs.append(coturn)
     if d.metrics is not None:
         from . import dashboards
 
@@ -157,6 +159,35 @@ def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
         if not out.may_hold_secrets and any(value in out.text for value in hidden):
             raise StackError(f"a secret would be written to {out.path}: report this bug")
     return Plan(tuple(outputs), mounted_dirs(outputs[0].text), hidden)
+
+
+def _coturn_conf(d: Deployment, secrets: dict[str, str], context: dict) -> Output:
+    """coturn's config file, its shared secret in it (static-auth-secret=): not on any
+    command line (the host's process list) and never through the image entrypoint's
+    `eval "echo $arg"` (coturn/coturn 8024aa63, docker/coturn/rootfs/usr/local/bin/
+    docker-entrypoint.sh lines 8-12), which splits and globs it. 0600, the image's user's
+    (nobody, docker/coturn/debian/Dockerfile line 137)."""
+    from .rules_media import coturn_value_problem
+
+    secret = d.secret("TURN_CREDENTIALS", secrets)
+    if not secret or coturn_value_problem(secret):  # the rules refuse such a setting
+        raise StackError("turn.secret: coturn's config file cannot hold it: report this bug")
+    text = _render(f"{COTURN_CONF}.j2", {**context, "turn_secret": secret})
+    return Output(COTURN_CONF, text, 0o600, may_hold_secrets=True, owner=NOBODY)
+
+
+def coturn_digest(conf: Output | None, secret: str) -> str:
+    """A label on coturn's service that changes with its config file, so `docker compose up`
+    recreates coturn when the file (its secret included) changes: Compose sees only the
+    compose file. Keyed by the secret, it tells a reader no more than every client's TURN
+    password already does (base64(HMAC-SHA1(secret, username)))."""
+    import hashlib
+    import hmac
+
+    if conf is None:
+        return ""
+    mac = hmac.new(secret.encode("utf-8"), conf.text.encode("utf-8"), hashlib.sha256)
+    return mac.hexdigest()[:16]
 
 
 def _public_ips(d: Deployment) -> list[str]:

@@ -50,7 +50,8 @@ def _type_problem(key: str, value) -> str | None:
         return f"{key}: has no value: write one, or remove the key to keep the default"
     if kind == "bool":
         if not isinstance(value, bool):
-            return f"{key}: {shown} is not true or false: write true or false"
+            left_out = f", or remove it ({spec.auto})" if spec.auto else ""
+            return f"{key}: {shown} is not true or false: write true or false{left_out}"
     elif kind in ("int", "port", "optional_port"):
         if isinstance(value, bool) or not isinstance(value, int):
             return f"{key}: {shown} is not a whole number: write a number like {spec.default}"

@@ -118,10 +118,51 @@ def turn(s, errors, warnings) -> None:
             "range should hold (Docker runs a proxy per port): narrow turn.relay_min/relay_max"
         )
     if s["turn.tls"] and not s["https.certificate.cert"]:
+        # Only when set: left out, turn.tls follows the certificate (settings.derive).
         errors.append(
-            "turn.tls: the bundled TURN server serves TLS with the site's own certificate: "
-            "set https.certificate (or turn.tls: false)"
+            "turn.tls: true needs the site's own certificate, which the bundled TURN server "
+            "serves: set https.certificate, or remove turn.tls (it then follows the certificate)"
         )
+    secret = s["turn.secret"]
+    problem = coturn_value_problem(secret) if secret else None
+    if problem:
+        errors.append(f"turn.secret: {problem}: choose another secret (or leave it empty)")
+
+
+# The bundled coturn reads its secret from its config file (static-auth-secret=VALUE): what
+# its parser would change or print (coturn/coturn 4.17.1, 8024aa63,
+# src/apps/relay/mainrelay.c): read_config_file (lines 2872-2975) reads a line with
+# fgets(sbuf, sizeof(sbuf) - 1) into 1025 bytes, at most 1023 at a time (a longer line is
+# cut in two, the rest logged as "Bad configuration format"; 2913-2917), strips trailing
+# isspace() (2930-2933) and logs a line ending in ';' whole (2961-2963); parse_arg_string
+# (2832-2857) ends the name at ' ', '=' or TAB, skips every ' ', '=' and TAB after it, and a
+# value starting with '"' loses it, trailing blanks and a closing '"'. It is strdup'ed whole
+# (add_to_secrets_list, userdb.c 296-301): '#', '$', '*', inner spaces stay as they are.
+COTURN_LINE_MAX = 1023
+COTURN_SECRET_OPTION = "static-auth-secret="  # noqa: S105 - an option name
+
+
+def coturn_value_problem(value: str) -> str | None:
+    """Why coturn's config file would not give back value as written; None when it does.
+    Never quotes the value (it is a secret)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "contains a control character, which coturn's config file cannot hold"
+    if value[0] in " =":
+        what = "a space" if value[0] == " " else "="
+        return f"starts with {what}, which coturn's config file drops"
+    if value[0] == '"':
+        return "starts with \", which coturn's config file drops"
+    if value[-1] == " ":
+        return "ends with a space, which coturn's config file drops"
+    if value[-1] == ";":
+        return "ends with ';', which makes coturn log the line (and the secret)"
+    size = len(value.encode("utf-8"))
+    if len(COTURN_SECRET_OPTION) + size > COTURN_LINE_MAX:  # the newline may come in a next read
+        return (
+            f"is {size} bytes, more than the {COTURN_LINE_MAX - len(COTURN_SECRET_OPTION)} "
+            "a coturn config line can hold"
+        )
+    return None
 
 
 def certificate(s, errors, warnings, strict: bool = False) -> None:

@@ -344,14 +344,20 @@ SCHEMA: dict[str, Any] = {
         ),
         "tls": Field(
             "bool",
-            True,
-            "Offer TURN over TLS (turns:) with the site's certificate (https.certificate).",
+            False,
+            "Offer TURN over TLS (turns:) with the site's certificate (https.certificate). "
+            "Left out, it follows the certificate and `inv config` says so; true without "
+            "https.certificate is refused.",
+            auto="true when https.certificate is set or turn.server is external, else false",
         ),
         "secret": Field(
             "str",
             "",
             "Shared secret of the TURN REST scheme. Empty: generated once (bundled); "
-            "required for an external server.",
+            "required for an external server. The bundled coturn reads it from "
+            "jitsi-meet/coturn/turnserver.conf (mode 0600, never on a command line): it may "
+            'not start with a space, = or ", nor end with a space or ;, and has at most '
+            "1004 bytes; no \" or \\ anywhere (prosody's Lua config).",
             secret=True,
             upstream="TURN_CREDENTIALS",
         ),

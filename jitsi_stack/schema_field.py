@@ -17,3 +17,6 @@ class Field:
     secret: bool = False
     example: str = ""
     upstream: str = ""  # the upstream variable this setting feeds in jitsi-meet/.env
+    # Not set anywhere: derived from other settings (settings.derive) instead of `default`;
+    # says from what, for docs/settings.md.
+    auto: str = ""

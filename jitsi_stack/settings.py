@@ -314,7 +314,28 @@ def merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
             sources[dotted] = layer.origin
     if problems:
         raise SettingsError(problems)
+    derive(tree, sources)
     return tree, sources
+
+
+def derive(tree: dict[str, Any], sources: dict[str, str]) -> None:
+    """Fill the settings no layer set whose schema says `auto` (Field.auto) from the
+    others, each with its reason as the source `inv config` shows."""
+    for dotted, (value, reason) in _derived(tree).items():
+        if sources.get(dotted) == "default":
+            _set(tree, dotted, value)
+            sources[dotted] = f"auto: {reason}"
+
+
+def _derived(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
+    """{setting: (value, reason)}: turn.tls follows the site's own certificate, the one
+    the bundled TURN server can serve (Let's Encrypt's stays inside the web container);
+    an external TURN server serves its own."""
+    if _get(tree, "turn.server") == "external":
+        return {"turn.tls": (True, "turn.server: external serves its own certificate")}
+    if _get(tree, "https.certificate.cert"):
+        return {"turn.tls": (True, "https.certificate is set")}
+    return {"turn.tls": (False, "no https.certificate")}
 
 
 def unknown_key(dotted: str, origin: str) -> str:

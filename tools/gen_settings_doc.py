@@ -77,7 +77,8 @@ def build() -> str:
             meaning += f" Example: `{spec.example}`."
         upstream = f"`{spec.upstream}`" if spec.upstream else ""
         lines.append(
-            f"| `{key}` | {_value(spec.default)} | {upstream} | {meaning.replace('|', '/')} |"
+            f"| `{key}` | {f'auto: {spec.auto}' if spec.auto else _value(spec.default)} "
+            f"| {upstream} | {meaning.replace('|', '/')} |"
         )
     lines += [
         "",

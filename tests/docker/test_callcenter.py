@@ -275,40 +275,30 @@ def test_nox_smoke_passes_with_turn_and_internal_auth(stack, tmp_path):
 
 
 def test_smoke_turn_fails_when_coturn_has_another_secret(stack):
-    """The classic: coturn and prosody disagree on the shared secret."""
+    """The classic: coturn and prosody disagree on the shared secret. coturn reads it from
+    its config file (static-auth-secret=): give it another one there and restart it."""
     base, ca = stack
-    assert "jitsi-coturn" in containers(PROJECT)
-    env_path = base / "jitsi-meet" / ".env"
-    text = env_path.read_text()
+    cid = containers(PROJECT)["jitsi-coturn"]
+    conf = base / "jitsi-meet" / "coturn" / "turnserver.conf"
+    original = conf.read_bytes()
+    lines = original.decode().splitlines(keepends=True)
+    changed = [
+        "static-auth-secret=" + "x" * 40 + "\n" if ln.startswith("static-auth-secret=") else ln
+        for ln in lines
+    ]
+    assert changed != lines
     try:
-        # recreate coturn alone with a different secret in its environment
-        subprocess.run(
-            [
-                "docker",
-                "compose",
-                "--project-directory",
-                str(base),
-                "-p",
-                PROJECT,
-                "--env-file",
-                str(env_path),
-                "-f",
-                str(base / "docker-compose.yml"),
-                "up",
-                "-d",
-                "--no-deps",
-                "--force-recreate",
-                "jitsi-coturn",
-            ],
-            env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TURN_CREDENTIALS": "x" * 40},
-            check=False,
-            capture_output=True,
-            timeout=120,
-        )
+        with open(conf, "r+b") as handle:  # in place: mode 0600 and owner stay
+            handle.write("".join(changed).encode())
+            handle.truncate()
+        subprocess.run(["docker", "restart", cid], check=True, capture_output=True, timeout=120)
         proc = inv(base, "smoke", "--json", "--only", "turn", "--cafile", str(ca))
         result = json.loads(proc.stdout)[0]
-        assert env_path.read_text() == text
     finally:
+        with open(conf, "r+b") as handle:
+            handle.write(original)
+            handle.truncate()
+        subprocess.run(["docker", "restart", cid], check=False, capture_output=True, timeout=120)
         inv(base, "start")
     if result["status"] == "pass":
         pytest.fail("coturn took prosody's credentials although its secret differs")

@@ -55,8 +55,6 @@ fingerprint
 no-cli
 cert=/etc/coturn/tls/cert.pem
 pkey=/etc/coturn/tls/key.pem
-no-tlsv1
-no-tlsv1_1
 no-multicast-peers
 simple-log
 """
