@@ -382,8 +382,9 @@ def _auth(s, errors, strict) -> None:
                 # instead (docs/tokens.md, "Guests").
                 errors.append(
                     "auth.guests: with auth.type jwt and moderator_from_token, guests without a "
-                    "token could open rooms themselves: set auth.guests: false (customers get "
-                    "tokens without --moderator), or moderator_from_token: false"
+                    "token could open rooms themselves: remove auth.guests (it then defaults to "
+                    "false; customers get tokens without --moderator), or set "
+                    "moderator_from_token: false"
                 )
     elif kind == "ldap":
         url = s["auth.ldap.url"]

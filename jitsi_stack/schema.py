@@ -211,6 +211,8 @@ SCHEMA: dict[str, Any] = {
             True,
             "Let unauthenticated users join existing meetings.",
             upstream="ENABLE_GUESTS",
+            auto="false with auth.type jwt and moderator_from_token (true is refused there), "
+            "else true",
         ),
         "jwt": {
             "app_id": Field("str", "", "JWT application id.", upstream="JWT_APP_ID"),
@@ -246,8 +248,9 @@ SCHEMA: dict[str, Any] = {
                 True,
                 "Only tokens with context.user.moderator (or affiliation owner) make "
                 "moderators: prosody's token_affiliation on, jicofo's own authentication and "
-                "auto-owner off; needs auth.guests: false. false: upstream's default, every "
-                "token holder becomes moderator (jicofo's JWT authentication).",
+                "auto-owner off; auth.guests then defaults to false (true is refused). "
+                "false: upstream's default, every token holder becomes moderator (jicofo's "
+                "JWT authentication).",
             ),
             "token_ttl": Field("int", 3600, "Default lifetime of `inv token`, in seconds."),
         },

@@ -330,12 +330,26 @@ def derive(tree: dict[str, Any], sources: dict[str, str]) -> None:
 def _derived(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
     """{setting: (value, reason)}: turn.tls follows the site's own certificate, the one
     the bundled TURN server can serve (Let's Encrypt's stays inside the web container);
-    an external TURN server serves its own."""
+    an external TURN server serves its own. auth.guests is off where the token decides
+    who is moderator: with jicofo's own authentication off (environment.token_roles) an
+    anonymous guest could open rooms (rules._auth refuses an explicit true)."""
+    derived: dict[str, tuple[Any, str]] = {}
     if _get(tree, "turn.server") == "external":
-        return {"turn.tls": (True, "turn.server: external serves its own certificate")}
-    if _get(tree, "https.certificate.cert"):
-        return {"turn.tls": (True, "https.certificate is set")}
-    return {"turn.tls": (False, "no https.certificate")}
+        derived["turn.tls"] = (True, "turn.server: external serves its own certificate")
+    elif _get(tree, "https.certificate.cert"):
+        derived["turn.tls"] = (True, "https.certificate is set")
+    else:
+        derived["turn.tls"] = (False, "no https.certificate")
+    if (
+        _get(tree, "auth.enabled")
+        and _get(tree, "auth.type") == "jwt"
+        and _get(tree, "auth.jwt.moderator_from_token")
+    ):
+        derived["auth.guests"] = (
+            False,
+            "auth.type jwt with moderator_from_token: only token holders join",
+        )
+    return derived
 
 
 def unknown_key(dotted: str, origin: str) -> str:

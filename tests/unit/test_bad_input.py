@@ -438,7 +438,7 @@ EXPECTED: dict[str, str] = {
     "merge-key": "error: jitsi-stack.yml: line 2: YAML aliases (*name) are not allowed: write the value out",
     "python-tag": "error: jitsi-stack.yml: line 1: not valid YAML (could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'): fix the syntax",
     "binary-tag": "error: timezone: b'hello' must be text: quote it",
-    "bool-text": "error: auth.guests: 'sometimes' is not true or false: write true or false",
+    "bool-text": "error: auth.guests: 'sometimes' is not true or false: write true or false, or remove it (false with auth.type jwt and moderator_from_token (true is refused there), else true)",
     "bool-number": "error: https.enabled: 1 is not true or false: write true or false",
     "port-text": "error: ports.http: 'eighty' is not a whole number: write a number like 8443",
     "port-float": "error: ports.http: 8443.5 is not a whole number: write a number like 8443",

@@ -113,8 +113,9 @@ def test_the_swarm_stack_gives_jicofo_the_same_variables(root):
         (
             JWT.format(guests="true", extra=""),
             "error: auth.guests: with auth.type jwt and moderator_from_token, guests without a "
-            "token could open rooms themselves: set auth.guests: false (customers get tokens "
-            "without --moderator), or moderator_from_token: false",
+            "token could open rooms themselves: remove auth.guests (it then defaults to "
+            "false; customers get tokens without --moderator), or set moderator_from_token: "
+            "false",
         ),
         (
             JWT.format(guests="false", extra="") + "env: {JICOFO_ENABLE_AUTH: true}\n",
@@ -139,3 +140,23 @@ def test_jicofo_enable_auth_stays_a_passthrough_without_moderator_from_token(roo
     )
     assert env["JICOFO_ENABLE_AUTH"] == "0"
     assert jicofo_roles(env) == "auto-owner"  # upstream: the first to join becomes owner
+
+
+def test_left_out_guests_follow_the_token_roles_and_config_says_why(root):
+    """A minimal JWT file (no auth.guests) is accepted: guests default to off where the
+    token decides, and on again with moderator_from_token: false."""
+    write_settings(root, "auth: {enabled: true, type: jwt, jwt: {app_id: cc}}\n")
+    s = project.load(root, environ={})
+    assert s["auth.guests"] is False
+    assert s.sources["auth.guests"] == (
+        "auto: auth.type jwt with moderator_from_token: only token holders join"
+    )
+    assert build(s).env["ENABLE_GUESTS"] == "0"
+    shown = run_cli(root, "config")
+    assert shown.returncode == 0, shown.stderr
+    assert "auto: auth.type jwt with moderator_from_token" in shown.stdout
+    write_settings(
+        root, "auth: {enabled: true, type: jwt, jwt: {app_id: cc, moderator_from_token: false}}\n"
+    )
+    s = project.load(root, environ={})
+    assert s["auth.guests"] is True and s.sources["auth.guests"] == "default"
