@@ -15,6 +15,9 @@ from .schema import FIELDS
 from .settings import Settings
 from .upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
 
+# Docker's embedded DNS server, on every user-defined network; answers are kept 10 s.
+NGINX_RESOLVER = "127.0.0.11 valid=10s"
+
 
 @dataclass(frozen=True)
 class Domains:
@@ -79,6 +82,14 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
     env["XMPP_HIDDEN_DOMAIN"] = dom.hidden
     env["XMPP_SERVER"] = dom.server
     env["XMPP_BOSH_URL_BASE"] = dom.bosh_base
+    # web's nginx resolves its proxy_pass targets (prosody's BOSH and websocket) at run time
+    # with `resolver {{ .Env.NGINX_RESOLVER }}` and, unset, the nameservers of resolv.conf
+    # with no valid= (docker-jitsi-meet 738058b4 web/rootfs/defaults/nginx.conf:28-29,
+    # web/rootfs/etc/s6-overlay/scripts/config:101-124): it keeps a recreated prosody's old
+    # address for the TTL Docker's DNS answers with, and BOSH answers 502 meanwhile. Docker's
+    # embedded DNS (127.0.0.11 on every user-defined network, Compose and Swarm alike) with a
+    # short valid= finds a moved prosody again within seconds.
+    env["NGINX_RESOLVER"] = NGINX_RESOLVER
     env["ENABLE_XMPP_WEBSOCKET"] = "1"
     put("https.enabled", not s["https.enabled"])  # upstream's DISABLE_HTTPS
     put("https.http_redirect")

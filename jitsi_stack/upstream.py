@@ -136,6 +136,7 @@ DERIVED = {
     "STUN_HOST": "turn.host",
     "STUN_PORT": "turn.port",
     "XMPP_BOSH_URL_BASE": "(derived from XMPP_SERVER)",
+    "NGINX_RESOLVER": "(Docker's DNS with valid=10s: web finds a recreated prosody again)",
     "JICOFO_ENABLE_HEALTH_CHECKS": "(always on: the jicofo healthcheck and smoke read it)",
     "JICOFO_ENABLE_REST": "(always on: jicofo's health and stats endpoints live there)",
     "ETHERPAD_URL_BASE": "services.etherpad",
