@@ -22,6 +22,7 @@ from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
 from .validators import (
     EMAIL_RE,
     IMAGE_RE,
+    MAX_TOKEN_TTL,
     NAME_RE,
     VAR_RE,
     is_domain,
@@ -361,6 +362,11 @@ def _auth(s, errors, strict) -> None:
             errors.append(
                 "auth.jwt.app_secret: shorter than 32 characters: use a long random secret (or "
                 "leave it empty: jitsi-stack generates one)"
+            )
+        if s["auth.jwt.token_ttl"] > MAX_TOKEN_TTL:
+            errors.append(
+                f"auth.jwt.token_ttl: {s['auth.jwt.token_ttl']} must be at most {MAX_TOKEN_TTL} "
+                "(366 days): mint shorter-lived tokens"
             )
         if s["auth.jwt.moderator_from_token"] and "ENABLE_AUTO_OWNER" in s["env"]:
             errors.append(

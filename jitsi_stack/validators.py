@@ -128,6 +128,11 @@ def parse_advertise_ip(item: str) -> tuple[IP, int | None]:
     return ip, int(port)
 
 
+# A meeting token's lifetime at most (tokens.mint, auth.jwt.token_ttl, inv token --ttl): a
+# leaked meeting link must die some day; a year and a day covers every shift plan.
+MAX_TOKEN_TTL = 366 * 86400
+
+
 # The oldest upstream release whose layout the templates render: before stable-11146 the
 # images run as root on ports 80/443 (and ship on Docker Hub); stable-11146 and -1 also
 # mount tmp/web-crontabs (git diff stable-11146-1..stable-11146-2 of docker-compose.yml).
