@@ -196,7 +196,8 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
         )
         if json:
             shown = {"ok": verdict.ok, "rule": verdict.rule, "message": verdict.message}
-            ui.plain(jsonlib.dumps(shown | {"claims": verdict.claims}, indent=2, default=str))
+            claims = _strict_json(verdict.claims)
+            ui.plain(jsonlib.dumps(shown | {"claims": claims}, indent=2, allow_nan=False))
         elif verdict.ok:
             ui.show(verdict.message)
         else:
@@ -235,6 +236,20 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     if url:
         ui.plain(url)
     ui.info(f"valid until {expires} ({lifetime}s)")
+
+
+def _strict_json(value):
+    """A token's claims as strict JSON (a client's NaN or Infinity becomes the text 'nan',
+    'inf': a backend's JSON parser refuses the bare words json.dumps would write)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict_json(v) for v in value]
+    return value
 
 
 MAX_TOKEN_TEXT = 1 << 20  # a JWT is a few hundred bytes; a MiB of stdin is not one

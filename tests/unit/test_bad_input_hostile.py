@@ -1474,3 +1474,18 @@ def test_a_local_public_url_may_advertise_what_only_this_host_reaches(
     write_settings(root, LOCAL + f"jvb: {{advertise_ips: ['{ip}']}}\n")
     proc = run_cli(root, "render")
     assert (proc.returncode == 2) == always, proc.lines
+
+
+@pytest.mark.parametrize("exp", ["NaN", "Infinity", "-Infinity", "1e400", "-" + "9" * 4000])
+def test_token_check_json_is_strict_json_whatever_the_client_sent(exp, good_tree, tmp_path):
+    root = tmp_path / "project"
+    _copy(good_tree, root)
+    write_settings(root, JWT)
+    token = _token('{"iss":"cc","aud":"cc","sub":"meet.jitsi","room":"*","exp":' + exp + "}")
+    before = tree_snapshot(root)
+    proc = run_cli(root, "token", "--check", token, "--json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    verdict = json.loads(proc.stdout, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert verdict["ok"] is False and verdict["rule"] in ("claims", "expired"), verdict["message"]
+    assert len(verdict["message"]) < 300
+    assert tree_snapshot(root) == before
