@@ -216,7 +216,8 @@ class Chatter:
     """A UDP peer that answers every datagram with a stream of unrelated ones (junk, then
     well-formed STUN answers to other transactions), every 50 ms until closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, junk: tuple[bytes, ...]) -> None:
+        self.junk = junk
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -230,10 +231,9 @@ class Chatter:
             _, peer = self.sock.recvfrom(2048)
         except OSError:
             return
-        junk = (b"\x00" * 8, b"hello, this is not STUN", response("198.51.100.7"))
         while not self.stop.wait(0.05):
             try:
-                self.sock.sendto(junk[self.sent % len(junk)], peer)
+                self.sock.sendto(self.junk[self.sent % len(self.junk)], peer)
             except OSError:
                 return
             self.sent += 1
@@ -243,15 +243,24 @@ class Chatter:
         self.sock.close()
 
 
-def test_a_peer_that_keeps_sending_junk_cannot_hold_detection():
-    """Each datagram used to restart the try's timeout: a chatty peer kept detection
-    waiting forever. Now every try ends at its own deadline (3.5 s in all)."""
+JUNK = {
+    # each used to restart the try's timeout: detection waited for ever
+    "not-stun": (b"hello, this is not STUN", response("198.51.100.7")),
+    # each used to abort detection ("answered badly: short STUN message")
+    "short": (b"\x00" * 8, b"\x01\x01"),
+}
+
+
+@pytest.mark.parametrize("junk", list(JUNK.values()), ids=list(JUNK))
+def test_a_peer_that_keeps_sending_junk_cannot_hold_detection(junk):
+    """Datagrams that are no answer to our request are ignored, and every try ends at its
+    own deadline however many arrive (3.5 s in all, as with a silent server)."""
     import time
 
     from jitsi_stack.addresses import RETRIES, stun_public
     from jitsi_stack.errors import StackError
 
-    peer = Chatter()
+    peer = Chatter(junk)
     started = time.monotonic()
     try:
         with pytest.raises(StackError) as err:
