@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 import struct
+import time
 
 from .errors import StackError
 from .state import Detected
@@ -94,16 +95,22 @@ def stun_public(server: str) -> str:
     transaction = secrets.token_bytes(12)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         for wait in RETRIES:
-            sock.settimeout(wait)
+            # each try ends at its own deadline, however many stray datagrams arrive: a
+            # peer that keeps sending junk cannot keep detection waiting
+            deadline = time.monotonic() + wait
             try:
                 sock.sendto(binding_request(transaction), target)
                 while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError
+                    sock.settimeout(left)
                     data, _ = sock.recvfrom(2048)
                     try:
                         return parse_binding_response(data, transaction)
                     except ValueError as err:
-                        if "not an answer" in str(err):
-                            continue  # a stray datagram: keep listening
+                        if "not an answer" in str(err) or "short" in str(err):
+                            continue  # a stray datagram (anyone's): keep listening
                         raise StackError(
                             f"jvb.stun_server: {server} answered badly: {err}"
                         ) from None
@@ -117,9 +124,21 @@ def stun_public(server: str) -> str:
     )
 
 
-def detect(stun: str) -> Detected:
-    """The LAN address, and the public one when a STUN server is named."""
+def detect(stun: str, *, local: bool = False) -> Detected:
+    """The LAN address, and the public one when a STUN server is named. A STUN answer no
+    browser could send media to (loopback, multicast, ...: validators.unusable_kind) is
+    refused, as the same address in jvb.advertise_ips would be; `local`: the public URL
+    is local, so loopback and link-local answers are kept."""
+    from .validators import only_this_host, unusable_kind
+
     public = stun_public(stun) if stun else ""
+    kind = unusable_kind(ipaddress.ip_address(public)) if public else None
+    if kind and not (local and only_this_host(kind)):
+        raise StackError(
+            f"jvb.stun_server: {stun} answered {public}, a {kind} address, which cannot "
+            "carry media to browsers: ask a STUN server outside this host's networks, or "
+            "list the public address in jvb.advertise_ips"
+        )
     lan = lan_address()
     at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Detected(
@@ -131,18 +150,38 @@ def detect(stun: str) -> Detected:
 
 
 def wanted(values: dict) -> bool:
-    """The merged settings ask for detection."""
-    return "auto" in (values.get("jvb", {}).get("advertise_ips") or [])
+    """The merged settings ask for detection: `auto` as an entry of a list. A scalar
+    (`advertise_ips: auto`) is not a request: the settings' rules refuse it in one line
+    before anything is detected or written."""
+    jvb = values.get("jvb")
+    ips = jvb.get("advertise_ips") if isinstance(jvb, dict) else None
+    return isinstance(ips, list) and "auto" in ips
+
+
+def local_url(values: dict) -> bool:
+    """The merged settings' public_url is this machine (localhost, a loopback address)."""
+    from urllib.parse import urlsplit
+
+    from .schema import FIELDS
+    from .validators import is_loopback_host
+
+    url = values.get("public_url") or FIELDS["public_url"].default
+    try:
+        return is_loopback_host(urlsplit(str(url)).hostname or "")
+    except ValueError:
+        return False
 
 
 def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None]:
     """(what is stored and still valid, the STUN server to ask when detection is due).
-    (None, None): the settings do not say auto. Reads files only: no network, no lock."""
+    (None, None): the settings do not say auto, or say it in a form their rules refuse
+    (then nothing is detected or written: the load that follows says what is wrong).
+    Reads files only: no network, no lock."""
     from . import settings, state
 
     environ = os.environ
     tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
-    if not wanted(tree):
+    if not wanted(tree) or not isinstance(tree["jvb"].get("stun_server") or "", str):
         return None, None
     stun = tree["jvb"].get("stun_server") or ""
     stored = state.read(root).addresses
@@ -157,3 +196,12 @@ def store(root, found: Detected) -> None:
     recorded = state.read(root)
     recorded.addresses = found
     state.write(root, recorded)
+
+
+def url_is_local(root) -> bool:
+    """Whether the merged settings' public_url is this machine (see local_url)."""
+    from . import settings
+
+    environ = os.environ
+    tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
+    return local_url(tree)

@@ -215,7 +215,16 @@ def _frontend(d: Deployment) -> tuple[Path, bytes | None, bytes] | None:
     if path.exists() and not path.is_file():
         raise StackError(f"frontend.env_file: {path} is not a regular file: name a file")
     try:
-        current = path.read_bytes() if path.exists() else None
+        current = (
+            files.read_regular(
+                path,
+                label=f"frontend.env_file: {path}",
+                what="a frontend env file",
+                fix="name the frontend's .env file",
+            )
+            if path.exists()
+            else None
+        )
     except OSError as exc:
         raise files.os_error(path, exc, "read") from exc
     return path, current, frontend_text(current, d.urls.hostport)

@@ -138,8 +138,108 @@ def write_atomic(
             os.fsync(dfd)
 
 
+# The most the tool reads of any one file it manages or an operator names (settings have
+# their own 1 MiB in settings.py): more is not a file jitsi-stack wrote or asked for.
+MAX_FILE_BYTES = 1 << 20
+
+
+def kind(mode: int) -> str:
+    """What a non-regular file is, for a message: 'a directory', 'a device', ..."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "not a regular file"
+
+
+def size_text(limit: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+class NotRegular(Exception):
+    """Why a file was not read (a fragment: 'is a directory, not a regular file')."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def read_bounded(path: str | Path, *, limit: int = MAX_FILE_BYTES, follow: bool = False) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; NotRegular otherwise.
+
+    Never waits and never reads what is not a regular file: the open does not block (a
+    FIFO without a writer answers at once), the kind is taken from the open descriptor
+    (no race with a swap), a device is refused before one byte is read, and at most
+    limit + 1 bytes are read (a file that grows, or that lies about its size as /proc
+    does, is still bounded). A link is refused unless `follow`. FileNotFoundError and
+    other OS errors pass through for the caller's own words."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow and os.path.islink(path):
+            raise NotRegular("is a symbolic link, not a regular file") from None
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO on some systems)
+            mode = os.stat(path).st_mode if follow else os.lstat(path).st_mode
+            raise NotRegular(f"is {kind(mode)}, not a regular file") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(f"is {kind(st.st_mode)}, not a regular file")
+        too_big = f"is more than {size_text(limit)}, the most"
+        if st.st_size > limit:
+            raise NotRegular(too_big)
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise NotRegular(too_big)
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_regular(
+    path: str | Path,
+    *,
+    label: str,
+    what: str,
+    fix: str = "",
+    limit: int = MAX_FILE_BYTES,
+    follow: bool = False,
+    error: type[StackError] = StackError,
+) -> bytes:
+    """read_bounded with the refusal as one line: '<label>: is a directory, not a regular
+    file: <fix>' or '<label>: is more than 1 MiB, the most <what> may have: <fix>'."""
+    try:
+        return read_bounded(path, limit=limit, follow=follow)
+    except NotRegular as refused:
+        raise error(refusal(label, refused, what, fix)) from None
+
+
+def refusal(label: str, refused: NotRegular, what: str, fix: str = "") -> str:
+    why = refused.why + (f" {what} may have" if refused.why.endswith("the most") else "")
+    return f"{label}: {why}" + (f": {fix}" if fix else "")
+
+
 def read_bytes(root: Path, rel: str) -> bytes | None:
-    """root/rel's bytes; None when missing. A link or a non-file is refused by name."""
+    """root/rel's bytes; None when missing. A link or a non-file is refused by name, and
+    so is a file larger than MAX_FILE_BYTES (none the tool writes comes near it)."""
     parent, name = os.path.split(rel)
     try:
         with open_dir(Path(root), parent, create=False) as dfd:
@@ -151,11 +251,20 @@ def read_bytes(root: Path, rel: str) -> bytes | None:
                 return None
             except OSError as exc:
                 raise os_error(rel, exc, "read") from exc
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 os.close(fd)
-                raise StackError(f"{rel}: is not a regular file: move it away and re-run")
+                raise StackError(
+                    f"{rel}: is {kind(st.st_mode)}, not a regular file: move it away and re-run"
+                )
             with os.fdopen(fd, "rb") as handle:
-                return handle.read()
+                data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise StackError(
+                    f"{rel}: is more than {size_text(MAX_FILE_BYTES)}, the most this file may "
+                    "have: restore it from a backup or move it away"
+                )
+            return data
     except FileNotFoundError:
         return None
 

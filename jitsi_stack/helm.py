@@ -104,7 +104,10 @@ def build(d: Deployment, s: Settings) -> HelmValues:
     passthrough = set(s["env"])
     values: dict[str, Any] = {}
     notes: list[tuple[str, str]] = []
-    present = {COMPONENT[svc.kind] for svc in d.services}
+    # the chart's components only: the metrics services (Prometheus, Grafana) are not
+    # carried over (_dropped says so)
+    services = [svc for svc in d.services if svc.kind in COMPONENT]
+    present = {COMPONENT[svc.kind] for svc in services}
 
     # -- the site: URL, time zone, XMPP domains, who may log in --------------------------
     values["publicURL"] = d.urls.public
@@ -132,7 +135,7 @@ def build(d: Deployment, s: Settings) -> HelmValues:
         _put(values, "prosody.persistence.enabled", True)
 
     # -- images: the Deployment's, one per component present ------------------------------
-    for svc in d.services:
+    for svc in services:
         comp = COMPONENT[svc.kind]
         if svc.kind == "jvb" and svc.key != "jvb":
             continue
@@ -327,6 +330,14 @@ def _dropped(d: Deployment, s: Settings) -> list[tuple[str, str]]:
     if d.has("jigasi"):
         dropped.append(
             ("ports.jigasi_min", "jigasi's media uses its pod's ports: nothing is published")
+        )
+    if s["metrics.enabled"]:
+        dropped.append(
+            (
+                "metrics",
+                "Prometheus and Grafana run beside the Compose stack only: the values "
+                "carry no monitoring; use the cluster's own",
+            )
         )
     return dropped
 

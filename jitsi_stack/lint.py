@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 from importlib import resources
@@ -21,6 +20,7 @@ from pathlib import Path
 from . import apply, docker, paths, preflight, project
 from .deployment import build
 from .errors import StackError
+from .files import NotRegular, read_bounded, read_regular
 from .settings import ENV_PREFIX
 from .stack import Stack
 
@@ -77,11 +77,20 @@ def lint_file(path: Path | None, use_compose: bool) -> tuple[list[str], list[str
     with tempfile.TemporaryDirectory(prefix="jitsi-stack-lint-") as scratch:
         base = Path(scratch)
         if path is not None:
-            shutil.copy(path, base / paths.SETTINGS_FILE)
-            for extra in _extra_files(path):
-                target = base / extra
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path.parent / extra, target)
+            try:  # regular files of bounded size only: a FIFO or a device is never read
+                (base / paths.SETTINGS_FILE).write_bytes(
+                    read_regular(path, label=str(path), what="a settings file", follow=True)
+                )
+                for extra in _extra_files(path):
+                    target = base / extra
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(
+                        read_regular(
+                            path.parent / extra, label=extra, what="a compose file", follow=True
+                        )
+                    )
+            except StackError as err:
+                return [str(err)], []
         environ = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         try:
             loaded = project.load(base, strict=True, environ=environ, use_state=False)
@@ -102,13 +111,13 @@ def _extra_files(path: Path) -> list[str]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_bounded(path, follow=True).decode("utf-8")) or {}
         return [
             f
             for f in (data.get("compose") or {}).get("extra_files", [])
             if not Path(f).is_absolute() and (path.parent / f).is_file()
         ]
-    except (yaml.YAMLError, AttributeError, OSError):
+    except (yaml.YAMLError, AttributeError, OSError, ValueError, NotRegular):
         return []
 
 

@@ -11,6 +11,7 @@ import os
 from urllib.parse import urlsplit
 
 from . import paths
+from .files import MAX_FILE_BYTES
 from .helm_chart import settings_problems as helm_problems
 from .rules_media import advertise, certificate, metrics, public_host, turn
 from .schema import FIELDS
@@ -21,6 +22,7 @@ from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
 from .validators import (
     EMAIL_RE,
     IMAGE_RE,
+    MAX_TOKEN_TTL,
     NAME_RE,
     VAR_RE,
     is_domain,
@@ -362,6 +364,11 @@ def _auth(s, errors, strict) -> None:
                 "auth.jwt.app_secret: shorter than 32 characters: use a long random secret (or "
                 "leave it empty: jitsi-stack generates one)"
             )
+        if s["auth.jwt.token_ttl"] > MAX_TOKEN_TTL:
+            errors.append(
+                f"auth.jwt.token_ttl: {s['auth.jwt.token_ttl']} must be at most {MAX_TOKEN_TTL} "
+                "(366 days): mint shorter-lived tokens"
+            )
         if s["auth.jwt.moderator_from_token"]:
             # environment.token_roles renders these for jicofo: an own value would hand
             # owner back to every token holder or to the first to join.
@@ -453,9 +460,17 @@ def _passthrough(s, errors) -> None:
 
 
 def _files(s, errors) -> None:
+    from .files import NotRegular, read_bounded, refusal
+
     for name in s["compose.extra_files"]:
         path = s.root / name
-        if not path.is_file():
+        try:  # the file as `up` reads it: regular (through a link), bounded, never waited on
+            read_bounded(path, follow=True)
+        except NotRegular as refused:
+            errors.append(
+                refusal(f"compose.extra_files: {name}", refused, "a compose file", EXTRA_FIX)
+            )
+        except OSError:
             errors.append(f"compose.extra_files: {name} does not exist: fix the path")
     target = s["frontend.env_file"]
     if target:
@@ -472,11 +487,19 @@ def _files(s, errors) -> None:
             errors.append(f"frontend.env_file: {target} is a symbolic link: name the real file")
         elif path.exists() and not path.is_file():
             errors.append(f"frontend.env_file: {target} is not a regular file: name a file")
+        elif path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            errors.append(
+                f"frontend.env_file: {target}: is more than 1 MiB, the most a frontend env "
+                "file may have: name the frontend's .env file"
+            )
         elif not path.parent.is_dir():
             errors.append(
                 f"frontend.env_file: the directory of {target} does not exist: fix the "
                 "path or create the directory"
             )
+
+
+EXTRA_FIX = "name a compose file"
 
 
 def _resolved(path):

@@ -13,8 +13,10 @@ from .validators import (
     is_domain,
     is_loopback_host,
     is_public_ip,
+    only_this_host,
     parse_advertise_ip,
     show,
+    unusable_kind,
 )
 
 
@@ -34,6 +36,7 @@ def advertise(s, errors, warnings, strict=False) -> None:
         errors.append(
             f"jvb.stun_server: {show(stun)} is not host:port: write e.g. stun.example.com:3478"
         )
+    local = is_loopback_host(public_host(s))
     for item in s["jvb.advertise_ips"]:
         if item == "auto":
             continue
@@ -44,6 +47,14 @@ def advertise(s, errors, warnings, strict=False) -> None:
                 f"jvb.advertise_ips: {show(item)} is not an IP or IP#PORT: write e.g. "
                 "203.0.113.10, 192.168.1.10#10000 or 2001:db8::1 (no brackets)"
             )
+            continue
+        problem = carries_no_media(ips[-1], local)
+        if problem:
+            errors.append(
+                f"jvb.advertise_ips: {item} is {problem}: list the host's public or LAN IP "
+                "(or auto)"
+            )
+            return
     if len(ips) + auto != len(s["jvb.advertise_ips"]):
         return
     mapped = [item for item in s["jvb.advertise_ips"] if "#" in item]
@@ -73,6 +84,16 @@ def advertise(s, errors, warnings, strict=False) -> None:
         )
 
 
+def carries_no_media(ip, local: bool) -> str | None:
+    """'a loopback address, which cannot carry media to browsers' for an address no
+    browser elsewhere can send media to (validators.unusable_kind); None when it can, or
+    when it is loopback or link-local and the public URL is local too (a test host)."""
+    kind = unusable_kind(ip)
+    if kind is None or (local and only_this_host(kind)):
+        return None
+    return f"a {kind} address, which cannot carry media to browsers"
+
+
 def _hostport(text: str) -> bool:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -96,10 +117,16 @@ def turn(s, errors, warnings) -> None:
     host = s["turn.host"]
     if host:
         try:
-            ipaddress.ip_address(host)
+            kind = unusable_kind(ipaddress.ip_address(host))
         except ValueError:
             if not is_domain(host):
                 errors.append(f"turn.host: {show(host)} is not a domain or IP address")
+        else:
+            if kind and not (only_this_host(kind) and is_loopback_host(public_host(s))):
+                errors.append(
+                    f"turn.host: {host} is a {kind} address, which browsers cannot reach: "
+                    "name the TURN server's public address"
+                )
     if s["turn.server"] == "external":
         if not host:
             errors.append("turn.host: required for an external TURN server: set its name")

@@ -252,7 +252,11 @@ SCHEMA: dict[str, Any] = {
                 "false: upstream's default, every token holder becomes moderator (jicofo's "
                 "JWT authentication).",
             ),
-            "token_ttl": Field("int", 3600, "Default lifetime of `inv token`, in seconds."),
+            "token_ttl": Field(
+                "int",
+                3600,
+                "Default lifetime of `inv token`, in seconds (at most 31622400, 366 days).",
+            ),
         },
         "ldap": {
             "url": Field("str", "", "LDAP server URL, ldap:// or ldaps://.", upstream="LDAP_URL"),
@@ -305,7 +309,9 @@ SCHEMA: dict[str, Any] = {
             "Addresses the bridge announces to browsers: the host's "
             "public and LAN IPs, each IP or IP#PORT, or `auto` (detected once: the LAN "
             "address and the public one a STUN server sees; `inv addresses` shows them). "
-            "Without it media fails once a third participant joins from outside the host.",
+            "Without it media fails once a third participant joins from outside the host. "
+            "Loopback, link-local, unspecified, multicast, broadcast and reserved addresses "
+            "are refused (loopback and link-local are fine with a local public_url).",
             example="[203.0.113.10, 192.168.1.10] or [auto]",
             upstream="JVB_ADVERTISE_IPS",
         ),
@@ -426,7 +432,8 @@ SCHEMA: dict[str, Any] = {
             "list",
             [],
             "The platform's own compose files (backend, frontend), relative to the project "
-            "root; started and stopped with the stack.",
+            "root; started and stopped with the stack. Each a regular file (a link to one "
+            "is fine) of at most 1 MiB.",
         ),
     },
     "swarm": {

@@ -119,9 +119,16 @@ def read_yaml(path: Path, label: str) -> dict[str, Any]:
         raise SettingsError(
             [f"{label}: is {st.st_size} bytes, more than the 1 MiB a settings file may have"]
         )
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_SETTINGS_BYTES + 1)
+    from .files import NotRegular, read_bounded
+
+    try:  # never blocks: a FIFO swapped in after the stat above is refused, not waited on
+        raw = read_bounded(path, limit=MAX_SETTINGS_BYTES, follow=True)
+    except NotRegular as refused:
+        if "the most" in refused.why:
+            raise SettingsError(
+                [f"{label}: is more than 1 MiB, the most a settings file may have"]
+            ) from None
+        raise SettingsError([f"{label}: is not a regular file: it must be a YAML file"]) from None
     except OSError as err:
         raise SettingsError(
             [f"{label}: cannot read ({err.strerror}): check the path and permissions"]

@@ -59,12 +59,15 @@ class Stack:
         """Services of the platform's extra compose files (read from the files: no Docker)."""
         import yaml
 
+        from .files import NotRegular, read_bounded
+
         names: list[str] = []
         for path in self.d.extra_files:
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                text = read_bounded(path, follow=True).decode("utf-8")
+                data = yaml.safe_load(text) or {}
                 names += [str(n) for n in (data.get("services") or {})]
-            except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            except (OSError, ValueError, NotRegular, yaml.YAMLError, AttributeError):
                 return [n for n in self.compose.services() if n not in self.d.names]
         return [n for n in dict.fromkeys(names) if n not in self.d.names]
 
@@ -327,8 +330,19 @@ def _inputs(stack: Stack, rendered: str) -> str:
     """The render's inputs and the platform's compose files: what `up` is given."""
     from .files import sha256
 
-    extra = b"".join(p.read_bytes() if p.is_file() else b"-" for p in stack.d.extra_files)
+    extra = b"".join(_extra_bytes(p) for p in stack.d.extra_files)
     return sha256(rendered.encode() + b"\x00" + extra)
+
+
+def _extra_bytes(path) -> bytes:
+    """A platform compose file's bytes as an input (b"-" when it is gone or not a file:
+    the settings' rules refuse that before a start gets here)."""
+    from .files import NotRegular, read_bounded
+
+    try:
+        return read_bounded(path, follow=True)
+    except (NotRegular, OSError):
+        return b"-"
 
 
 def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
-from .validators import show
+from .validators import is_loopback_host, only_this_host, show, unusable_kind
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*=[A-Za-z0-9._-]+$")
 HOST_RE = re.compile(
@@ -39,6 +40,10 @@ def settings_problems(s) -> list[str]:
             problems.append(
                 f"{key}: {show(s[key])} is not a node label: write KEY=VALUE, e.g. jitsi.jvb=true"
             )
+    try:
+        local = is_loopback_host(urlsplit(str(s["public_url"])).hostname or "")
+    except ValueError:  # the public_url rule says why
+        local = False
     for name, value in s["swarm.nodes"].items():
         where = f"swarm.nodes.{name}"
         if not isinstance(name, str) or not HOST_RE.match(name) or len(name) > 63:
@@ -54,10 +59,17 @@ def settings_problems(s) -> list[str]:
             continue
         for item in node_ips(value):
             try:
-                ipaddress.ip_address(str(item))
+                ip = ipaddress.ip_address(str(item))
             except ValueError:
                 problems.append(
                     f"{where}: {show(item)} is not an IP address: write one like 203.0.113.11"
+                )
+                break
+            kind = unusable_kind(ip)
+            if kind and not (only_this_host(kind) and local):
+                problems.append(
+                    f"{where}: {item} is a {kind} address, which cannot carry media to "
+                    "browsers: list the node's public or LAN IP"
                 )
                 break
     return problems

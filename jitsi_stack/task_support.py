@@ -69,7 +69,7 @@ def detect_addresses(c, *, refresh: bool = False):
     stored, stun = addresses.current(root, refresh=refresh)
     if stun is None:
         return stored
-    found = addresses.detect(stun)
+    found = addresses.detect(stun, local=addresses.url_is_local(root))
     if not Runner.from_context(c).dry:
         with _locked(c, "addresses"):
             addresses.store(root, found)

@@ -9,7 +9,7 @@ from invoke import Collection, Exit, task
 
 from . import ui
 from .errors import StackError, UsageError
-from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
+from .task_support import _locked, _stack, detect_addresses, operator_errors
 
 # -- users: agent accounts (auth.type: internal) ------------------------------------------
 
@@ -168,7 +168,6 @@ def users_import_task(c, file, update=False, json=False):  # noqa: A002
 @operator_errors
 def token_task(c, room="", name="", email="", moderator=False, ttl="", check="", json=False):  # noqa: A002
     """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
-    import sys
     import time
 
     from . import secrets as secret_store
@@ -186,7 +185,7 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     if not secret:
         raise StackError("token: no JWT secret yet: run `inv render` (or `inv start`) first")
     if check:
-        token = sys.stdin.read() if check == "-" else check
+        token = _stdin_token() if check == "-" else check
         verdict = tokens.check(
             token.strip(),
             secret=secret,
@@ -197,7 +196,8 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
         )
         if json:
             shown = {"ok": verdict.ok, "rule": verdict.rule, "message": verdict.message}
-            ui.plain(jsonlib.dumps(shown | {"claims": verdict.claims}, indent=2, default=str))
+            claims = _strict_json(verdict.claims)
+            ui.plain(jsonlib.dumps(shown | {"claims": claims}, indent=2, allow_nan=False))
         elif verdict.ok:
             ui.show(verdict.message)
         else:
@@ -213,7 +213,7 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
             "--moderator is only honoured with auth.jwt.moderator_from_token: true; now "
             "every token holder is a moderator"
         )
-    lifetime = int(_number(ttl, "--ttl", minimum=1)) if ttl != "" else jwt.ttl
+    lifetime = _ttl(ttl) if ttl != "" else jwt.ttl
     minted = tokens.mint(
         secret=secret,
         app_id=jwt.app_id,
@@ -236,6 +236,48 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     if url:
         ui.plain(url)
     ui.info(f"valid until {expires} ({lifetime}s)")
+
+
+def _strict_json(value):
+    """A token's claims as strict JSON (a client's NaN or Infinity becomes the text 'nan',
+    'inf': a backend's JSON parser refuses the bare words json.dumps would write)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict_json(v) for v in value]
+    return value
+
+
+MAX_TOKEN_TEXT = 1 << 20  # a JWT is a few hundred bytes; a MiB of stdin is not one
+
+
+def _stdin_token() -> str:
+    import sys
+
+    text = sys.stdin.read(MAX_TOKEN_TEXT + 1)
+    if len(text) > MAX_TOKEN_TEXT:
+        raise UsageError("token --check: more than 1 MiB on stdin: pass one token")
+    return text
+
+
+def _ttl(text: str) -> int:
+    """--ttl as a whole number of seconds within the tokens' limits (never a float: inf,
+    nan and 1e400 are floats)."""
+    from .validators import MAX_TOKEN_TTL
+
+    value = str(text)
+    if not (value.isascii() and value.isdigit() and len(value) <= 10) or not (
+        1 <= int(value) <= MAX_TOKEN_TTL
+    ):
+        raise UsageError(
+            f"--ttl: {value[:40]!r} is not a whole number of seconds between 1 and "
+            f"{MAX_TOKEN_TTL} (366 days): e.g. --ttl 3600"
+        )
+    return int(value)
 
 
 # -- addresses: what the bridge advertises ----------------------------------------------------

@@ -31,13 +31,17 @@ resources/prosody-plugins/, unless named otherwise):
 Deliberate differences from upstream, all on tokens no JWT library makes: a payload or
 header that is not valid UTF-8 is "malformed" here (cjson accepts it); a room claim that is
 not a string is refused ("room"), where upstream lets `false` into every room when domain
-verification is off and refuses or errors on other values.
+verification is off and refuses or errors on other values; an exp or nbf that is NaN or
+infinite (JSON NaN, Infinity, 1e400) is refused ("claims": not a finite number), where Lua's
+comparisons let a NaN exp in for ever. Numbers at their limits never raise: a huge exp or
+nbf reads "more than 100 years"; mint refuses a ttl above a year and a day (MAX_TTL).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import secrets
 import string
@@ -54,6 +58,7 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from .errors import UsageError
+from .validators import MAX_TOKEN_TTL
 
 ALGORITHMS = {f"HS{bits}": getattr(hashlib, f"sha{bits}") for bits in (256, 384, 512)}
 # The stable rule ids, in the order upstream checks them ("claims": exp/nbf that are not
@@ -80,6 +85,9 @@ _SEGMENT = re.compile(r"[^\\.]+")  # luajwtjitsi l. 61: "([^\\.]+)", a class of 
 _LUA_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # string.lower
 _NODE_MAX = 1023  # bytes in a JID node (RFC 7622)
 _BAD = object()
+MAX_TTL = MAX_TOKEN_TTL  # validators.py says why
+MAX_NOW = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can name
+_CENTURY = 100 * 366 * 86400
 _WHOLE = "pass the whole token as mint or a JWT library makes it (header.payload.signature)"
 
 
@@ -134,8 +142,8 @@ def mint(
     for arg, value in (("issuer", issuer), ("audience", audience), ("email", email)):
         if not isinstance(value, str):
             raise UsageError(f"{arg}: must be a string, got {type(value).__name__}")
-    _count("ttl", ttl, minimum=1)
-    _count("nbf_skew", nbf_skew, minimum=0)
+    _count("ttl", ttl, minimum=1, maximum=MAX_TTL)
+    _count("nbf_skew", nbf_skew, minimum=0, maximum=MAX_TTL)
     now = _now(now)
     user: dict[str, Any] = {"name": name}
     if email:
@@ -314,6 +322,16 @@ def _check_times(claims: dict[str, Any], now: int) -> None:
         if _lua_set(claims, name) and not _is_number(claims[name]):
             why = f"{name} is {_show(claims[name])}, prosody requires a number"
             raise _Refused("claims", f"{why}: mint {name} as seconds since the epoch")
+        if (
+            _lua_set(claims, name)
+            and isinstance(claims[name], float)
+            and not math.isfinite(claims[name])
+        ):
+            # NaN and infinity (JSON NaN, Infinity, 1e400): Lua compares NaN false both
+            # ways and infinity never passes, so upstream lets such a token in forever
+            # (or never); no JWT library mints one: refused here as not a time
+            why = f"{name} is {claims[name]!r}, prosody requires a finite number"
+            raise _Refused("claims", f"{why}: mint {name} as seconds since the epoch")
     exp, nbf = claims.get("exp", 0), claims.get("nbf", 0)  # read only when set: numbers
     if _lua_set(claims, "exp") and now >= exp:
         why = f"the token expired {_ago(now - exp)} ago (exp {_when(exp)})"
@@ -411,15 +429,17 @@ def _nonempty(arg: str, value: str) -> None:
         raise UsageError(f"{arg}: empty; pass a non-empty string")
 
 
-def _count(arg: str, value: int, *, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UsageError(f"{arg}: {value!r} must be a whole number of seconds >= {minimum}")
+def _count(arg: str, value: int, *, minimum: int, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise UsageError(
+            f"{arg}: {_show(value)} must be a whole number of seconds from {minimum} to {maximum}"
+        )
 
 
 def _now(now: int | None) -> int:
     if now is None:
         return int(time.time())
-    _count("now", now, minimum=0)
+    _count("now", now, minimum=0, maximum=MAX_NOW)
     return now
 
 
@@ -433,10 +453,12 @@ def _when(stamp: float) -> str:
     try:
         return datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
-        return repr(stamp)
+        return _show(stamp)
 
 
 def _ago(seconds: float) -> str:
+    if seconds >= _CENTURY:  # a huge exp or nbf: the message stays one short line
+        return "more than 100 years"
     seconds = int(seconds)
     if seconds < 120:
         return f"{seconds}s"
@@ -446,9 +468,9 @@ def _ago(seconds: float) -> str:
 
 
 def _accepted_message(claims: dict[str, Any], now: int, room: str | None) -> str:
-    where = f"room {claims['room']!r}" if room is None else f"room {room!r}"
+    where = f"room {_show(claims['room'])}" if room is None else f"room {_show(room)}"
     expiry = "never expires"
     if _lua_set(claims, "exp"):
         expiry = f"expires in {_ago(claims['exp'] - now)} ({_when(claims['exp'])})"
-    who = f"iss {claims.get('iss')!r}, aud {claims.get('aud')!r}"
+    who = f"iss {_show(claims.get('iss'))}, aud {_show(claims.get('aud'))}"
     return f"accepted: {who}, {where}, {expiry}, {affiliation(claims)} with token_affiliation"

@@ -31,6 +31,7 @@ RESERVED = frozenset(ACCOUNT_OF.values())
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 IMPORT_COLUMNS = ("name", "password")
+MAX_IMPORT_BYTES = 1 << 20  # 10 000 agents at 100 bytes a line
 MAX_IMPORT_ERRORS = 20  # shown of a bad import file; the count says how many more
 
 
@@ -59,63 +60,94 @@ class Account:
 
 
 def check_name(name: str, domain: str) -> str:
-    """The account name, or a UsageError naming the fix."""
+    """The account name, or a UsageError naming the fix (it quotes the name: an operator
+    typed it; import files never come here, see name_problem)."""
+    local, problem = name_problem(name, domain)
+    if problem is None:
+        return local
     shown = name if len(name) <= 70 else name[:67] + "..."
-    if not name:
-        raise UsageError("user name: empty: give the agent's login name, e.g. agent042")
-    if "@" in name:
-        local, _, host = name.partition("@")
-        if host != domain:
-            raise UsageError(
-                f"user name {shown!r}: accounts live on {domain}: give the name without @{host}"
-            )
-        name = local
-    if name != name.lower() and NAME.fullmatch(name.lower()):
+    if problem is _EMPTY:
+        raise UsageError(f"user name: {problem}")
+    if problem is _OTHER_DOMAIN:
+        host = name.partition("@")[2]
         raise UsageError(
-            f"user name {shown!r}: prosody stores names in lower case: use {name.lower()!r}"
+            f"user name {shown!r}: accounts live on {domain}: give the name without @{host}"
         )
-    if not NAME.fullmatch(name):
+    if problem is _UPPER:
+        raise UsageError(
+            f"user name {shown!r}: prosody stores names in lower case: use {local.lower()!r}"
+        )
+    if problem is _NOT_A_NAME:
         raise UsageError(
             f"user name {shown!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    raise UsageError(f"user name {local!r}: {problem}")
+
+
+_EMPTY = "empty: give the agent's login name, e.g. agent042"
+_OTHER_DOMAIN = "names an account on another domain"
+_UPPER = "has upper-case letters, and prosody stores names in lower case: write it in lower case"
+_NOT_A_NAME = (
+    "not a login name: use 1-64 lower-case letters, digits, '.', '_' or '-', starting "
+    "with a letter or digit"
+)
+_RESERVED = f"is the name of a Jitsi service account ({', '.join(sorted(RESERVED))}): pick another"
+
+
+def name_problem(name: str, domain: str) -> tuple[str, str | None]:
+    """(the local part, None) for a good name, else (_, what is wrong) in words that never
+    repeat the name: a cell of an import file may hold a password."""
+    if not name:
+        return name, _EMPTY
+    if "@" in name:
+        local, _, host = name.partition("@")
+        if host != domain:
+            return local, _OTHER_DOMAIN
+        name = local
+    if name != name.lower() and NAME.fullmatch(name.lower()):
+        return name, _UPPER
+    if not NAME.fullmatch(name):
+        return name, _NOT_A_NAME
     if name in RESERVED:
-        raise UsageError(
-            f"user name {name!r}: is the name of a Jitsi service account "
-            f"({', '.join(sorted(RESERVED))}): pick another"
-        )
-    return name
+        return name, _RESERVED
+    return name, None
 
 
 def check_password(password: str, name: str) -> str:
     """The password, or a UsageError that never shows it."""
-    if len(password) < MIN_PASSWORD:
-        raise UsageError(
-            f"password for {name}: shorter than {MIN_PASSWORD} characters: use a longer one"
-        )
-    if len(password) > MAX_PASSWORD:
-        raise UsageError(f"password for {name}: longer than {MAX_PASSWORD} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):
-        raise UsageError(
-            f"password for {name}: has a control character (newline, tab, ...): remove it"
-        )
-    if password != password.strip():
-        raise UsageError(
-            f"password for {name}: starts or ends with a space (a copy-paste slip?): remove it"
-        )
-    if password.lower() == name.lower():
-        raise UsageError(f"password for {name}: is the user name: pick another")
+    problem = password_problem(password, name)
+    if problem:
+        raise UsageError(f"password for {name}: {problem}")
     return password
+
+
+def password_problem(password: str, name: str) -> str | None:
+    """What is wrong with a password, in words that show neither it nor the name."""
+    if len(password) < MIN_PASSWORD:
+        return f"shorter than {MIN_PASSWORD} characters: use a longer one"
+    if len(password) > MAX_PASSWORD:
+        return f"longer than {MAX_PASSWORD} characters"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):
+        return "has a control character (newline, tab, ...): remove it"
+    if password != password.strip():
+        return "starts or ends with a space (a copy-paste slip?): remove it"
+    if password.lower() == name.lower():
+        return "is the user name: pick another"
+    return None
 
 
 def read_import(path: Path, domain: str) -> list[Account]:
     """Every account of a CSV file (header `name,password`), all lines checked first."""
+    from .files import NotRegular, read_bounded, refusal
+
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, limit=MAX_IMPORT_BYTES)
+    except NotRegular as refused:
+        fix = "split it" if "the most" in refused.why else "give the CSV file"
+        raise UsageError(refusal(str(path), refused, "an import file", fix)) from None
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file: give the CSV of agents (name,password)") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory: give the CSV file") from None
     except OSError as err:
         raise UsageError(f"{path}: cannot read it ({err.strerror})") from None
     try:
@@ -144,19 +176,11 @@ def read_import(path: Path, domain: str) -> list[Account]:
             number = rows.line_num
             if not any(c.strip() for c in row):
                 continue
-            try:
-                if len(row) != len(IMPORT_COLUMNS):
-                    raise UsageError(
-                        f"{len(row)} fields, expected {len(IMPORT_COLUMNS)} (name,password): "
-                        "quote a password with a comma in double quotes"
-                    )
-                name = check_name(row[0].strip(), domain)
-                if name in seen:
-                    raise UsageError(f"user {name!r} is already on line {seen[name]}")
-                seen[name] = number
-                accounts.append(Account(name, check_password(row[1], name), number))
-            except UsageError as err:
-                problems.append(f"{path}:{number}: {err}")
+            column, why = _row_problem(row, domain, seen, number)
+            if why:  # the row and column are named, never a cell: it may be a password
+                problems.append(f"{path}:{number}: column {column}: {why}")
+            else:
+                accounts.append(Account(seen_name(row, domain), row[1], number))
     except csv.Error as err:
         raise UsageError(
             f"{path}:{rows.line_num}: not valid CSV ({err}): check the quotes on that line"
@@ -170,6 +194,35 @@ def read_import(path: Path, domain: str) -> list[Account]:
     if not accounts:
         raise UsageError(f"{path}: has a header but no accounts")
     return accounts
+
+
+def seen_name(row: list[str], domain: str) -> str:
+    return name_problem(row[0].strip(), domain)[0]
+
+
+def _row_problem(
+    row: list[str], domain: str, seen: dict[str, int], number: int
+) -> tuple[str, str | None]:
+    """(column, what is wrong) of one import row, or (_, None); records a good name."""
+    if len(row) != len(IMPORT_COLUMNS):
+        return "name", (
+            f"{len(row)} fields, expected {len(IMPORT_COLUMNS)} (name,password): "
+            "quote a password with a comma in double quotes"
+        )
+    name, problem = name_problem(row[0].strip(), domain)
+    if problem is _OTHER_DOMAIN:
+        return "name", (
+            f"{problem}: accounts live on {domain}: give the name without @ and what follows"
+        )
+    if problem is _NOT_A_NAME:
+        return "name", f"{problem} (are the columns swapped? the header is name,password)"
+    if problem:
+        return "name", problem
+    if name in seen:
+        return "name", f"the same user as line {seen[name]}: list each user once"
+    seen[name] = number
+    problem = password_problem(row[1], name)
+    return "password", problem
 
 
 # -- prosody's admin shell -------------------------------------------------------------

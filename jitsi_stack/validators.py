@@ -59,6 +59,38 @@ def is_public_ip(ip: IP) -> bool:
     return not any(ip.version == net.version and ip in net for net in _NOT_PUBLIC)
 
 
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # RFC 1122 3.2.1.3: never a destination
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def unusable_kind(ip: IP) -> str | None:
+    """What kind of address ip is when a browser can never send a call's media to it from
+    another machine ('loopback', 'unspecified', 'link-local', 'multicast', 'broadcast',
+    'reserved'); None for a unicast address someone else can reach (public or private).
+    An IPv4-mapped IPv6 address is judged by its IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_unspecified or (ip.version == 4 and ip in _THIS_NETWORK):
+        return "unspecified"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip == _BROADCAST:
+        return "broadcast"
+    if ip.version == 4 and ip.is_reserved:
+        return "reserved"
+    return None
+
+
+def only_this_host(kind: str | None) -> bool:
+    """A kind of address that carries media on this host (or its link) only: fine when the
+    public URL is local too. The others never carry a call's media anywhere."""
+    return kind in ("loopback", "link-local")
+
+
 def is_loopback_host(host: str) -> bool:
     """localhost, *.localhost (RFC 6761) or a loopback address: only this machine."""
     host = (host or "").strip("[]").lower()
@@ -94,6 +126,11 @@ def parse_advertise_ip(item: str) -> tuple[IP, int | None]:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"bad port {port!r}")
     return ip, int(port)
+
+
+# A meeting token's lifetime at most (tokens.mint, auth.jwt.token_ttl, inv token --ttl): a
+# leaked meeting link must die some day; a year and a day covers every shift plan.
+MAX_TOKEN_TTL = 366 * 86400
 
 
 # The oldest upstream release whose layout the templates render: before stable-11146 the

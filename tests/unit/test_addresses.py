@@ -210,3 +210,119 @@ def test_damaged_stored_addresses_are_one_line(root, stun):
     assert out.returncode == 1
     assert len(out.lines) == 1
     assert "'addresses.public' must be a list of IP addresses" in out.lines[0]
+
+
+class Chatter:
+    """A UDP peer that answers every datagram with a stream of unrelated ones (junk, then
+    well-formed STUN answers to other transactions), every 50 ms until closed."""
+
+    def __init__(self, junk: tuple[bytes, ...]) -> None:
+        self.junk = junk
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.sent = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        try:
+            _, peer = self.sock.recvfrom(2048)
+        except OSError:
+            return
+        while not self.stop.wait(0.05):
+            try:
+                self.sock.sendto(self.junk[self.sent % len(self.junk)], peer)
+            except OSError:
+                return
+            self.sent += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+JUNK = {
+    # each used to restart the try's timeout: detection waited for ever
+    "not-stun": (b"hello, this is not STUN", response("198.51.100.7")),
+    # each used to abort detection ("answered badly: short STUN message")
+    "short": (b"\x00" * 8, b"\x01\x01"),
+}
+
+
+@pytest.mark.parametrize("junk", list(JUNK.values()), ids=list(JUNK))
+def test_a_peer_that_keeps_sending_junk_cannot_hold_detection(junk):
+    """Datagrams that are no answer to our request are ignored, and every try ends at its
+    own deadline however many arrive (3.5 s in all, as with a silent server)."""
+    import time
+
+    from jitsi_stack.addresses import RETRIES, stun_public
+    from jitsi_stack.errors import StackError
+
+    peer = Chatter(junk)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StackError) as err:
+            stun_public(f"127.0.0.1:{peer.port}")
+    finally:
+        peer.close()
+    took = time.monotonic() - started
+    assert sum(RETRIES) - 0.2 <= took < sum(RETRIES) + 1.5, took
+    assert peer.sent > 20  # the junk really kept coming
+    assert str(err.value).startswith(f"jvb.stun_server: no answer from 127.0.0.1:{peer.port}")
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - an answer to refuse
+        ("169.254.1.1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("255.255.255.255", "broadcast"),
+    ],
+)
+def test_a_stun_answer_that_cannot_carry_media_is_refused_before_anything_is_written(
+    root, answer, kind
+):
+    server = Stun(answer)
+    try:
+        project(root, server.port, "public_url: https://meet.example.com\n")
+        before = tree_snapshot(root)
+        out = run_cli(root, "render")
+    finally:
+        server.close()
+    assert out.returncode == 1
+    assert out.lines == [
+        f"error: jvb.stun_server: 127.0.0.1:{server.port} answered {answer}, a {kind} address, "
+        "which cannot carry media to browsers: ask a STUN server outside this host's networks, "
+        "or list the public address in jvb.advertise_ips"
+    ]
+    assert tree_snapshot(root) == before
+
+
+def test_a_loopback_stun_answer_is_kept_when_the_public_url_is_local_too(root):
+    server = Stun("127.0.0.1")
+    try:
+        project(root, server.port, "public_url: http://localhost:8443\n")
+        out = run_cli(root, "render")
+    finally:
+        server.close()
+    assert out.returncode == 0, out.lines
+    assert advertised(root)[0] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("value", ["auto", "'auto'", "'auto, 192.168.1.50'"])
+def test_auto_without_brackets_is_refused_before_detection_or_a_write(root, stun, value):
+    write_settings(root, f"jvb: {{advertise_ips: {value}, stun_server: '127.0.0.1:{stun.port}'}}\n")
+    seed_secrets(root)
+    before = tree_snapshot(root)
+    for argv in (("render",), ("addresses", "--refresh"), ("start",)):
+        out = run_cli(root, *argv)
+        assert (out.returncode, out.lines) == (
+            2,
+            ["error: jvb.advertise_ips: must be a list of text values, e.g. [a, b]"],
+        ), argv
+    assert stun.requests == 0
+    assert tree_snapshot(root) == before

@@ -599,7 +599,7 @@ EXPECTED: dict[str, str] = {
     "secrets-unknown-name": "error: .jitsi-stack/secrets.env:1: not NAME=<hex>: restore the file from a backup (prosody keeps the accounts made with the old passwords)",
     "secrets-duplicate": "error: .jitsi-stack/secrets.env:2: JVB_AUTH_PASSWORD appears twice: restore the file from a backup (prosody keeps the accounts made with the old passwords)",
     "secrets-link": "error: .jitsi-stack/secrets.env: is a symbolic link: jitsi-stack writes only inside the project: replace the link with a real directory or file",
-    "secrets-directory": "error: .jitsi-stack/secrets.env: is not a regular file: move it away and re-run",
+    "secrets-directory": "error: .jitsi-stack/secrets.env: is a directory, not a regular file: move it away and re-run",
 }
 
 

@@ -216,27 +216,27 @@ BAD_IMPORTS = [
     ),
     (
         "name,password\nagent1,Passw0rd-1\nagent1,Other-pass-2\n",
-        "{p}:3: user 'agent1' is already on line 2\n{p}: 1 bad line(s): nothing was imported",
+        "{p}:3: column name: the same user as line 2: list each user once\n{p}: 1 bad line(s): nothing was imported",
     ),
     (
         "name,password\nAgent1,Passw0rd-1\n",
-        "{p}:2: user name 'Agent1': prosody stores names in lower case: use 'agent1'\n{p}: 1 bad line(s): nothing was imported",
+        "{p}:2: column name: has upper-case letters, and prosody stores names in lower case: write it in lower case\n{p}: 1 bad line(s): nothing was imported",
     ),
     (
         "name,password\nagent1,short\n",
-        "{p}:2: password for agent1: shorter than 8 characters: use a longer one\n{p}: 1 bad line(s): nothing was imported",
+        "{p}:2: column password: shorter than 8 characters: use a longer one\n{p}: 1 bad line(s): nothing was imported",
     ),
     (
         "name,password\nagent1,with,comma\n",
-        "{p}:2: 3 fields, expected 2 (name,password): quote a password with a comma in double quotes\n{p}: 1 bad line(s): nothing was imported",
+        "{p}:2: column name: 3 fields, expected 2 (name,password): quote a password with a comma in double quotes\n{p}: 1 bad line(s): nothing was imported",
     ),
     (
         "name,password\nagent1\n",
-        "{p}:2: 1 fields, expected 2 (name,password): quote a password with a comma in double quotes\n{p}: 1 bad line(s): nothing was imported",
+        "{p}:2: column name: 1 fields, expected 2 (name,password): quote a password with a comma in double quotes\n{p}: 1 bad line(s): nothing was imported",
     ),
     (
         "name,password\nfocus,Passw0rd-1\nok1,Passw0rd-1\njvb,Passw0rd-2\n",
-        "{p}:2: user name 'focus': is the name of a Jitsi service account (focus, jibri, jigasi, jvb, recorder, transcriber): pick another\n{p}:4: user name 'jvb': is the name of a Jitsi service account (focus, jibri, jigasi, jvb, recorder, transcriber): pick another\n{p}: 2 bad line(s): nothing was imported",
+        "{p}:2: column name: is the name of a Jitsi service account (focus, jibri, jigasi, jvb, recorder, transcriber): pick another\n{p}:4: column name: is the name of a Jitsi service account (focus, jibri, jigasi, jvb, recorder, transcriber): pick another\n{p}: 2 bad line(s): nothing was imported",
     ),
     (
         'name,password\nagent1,"unclosed\n',
@@ -268,7 +268,7 @@ def test_an_import_file_that_is_not_text_or_not_there(tmp_path):
         binary: f"{binary}: is not UTF-8 text: save it as UTF-8 CSV",
         tmp_path
         / "missing.csv": f"{tmp_path / 'missing.csv'}: no such file: give the CSV of agents (name,password)",
-        tmp_path: f"{tmp_path}: is a directory: give the CSV file",
+        tmp_path: f"{tmp_path}: is a directory, not a regular file: give the CSV file",
     }
     for path, line in cases.items():
         with pytest.raises(UsageError) as err:
@@ -395,7 +395,8 @@ def test_import_of_a_bad_file_changes_nothing(project, tmp_path):
     out = run_cli(base, "users.import", str(path))
     assert out.returncode == 2
     assert out.lines == [
-        f"error: {path}:3: user name 'Agent2': prosody stores names in lower case: use 'agent2'",
+        f"error: {path}:3: column name: has upper-case letters, and prosody stores names in "
+        "lower case: write it in lower case",
         f"error: {path}: 1 bad line(s): nothing was imported",
     ]
     assert "Passw0rd" not in out.stdout + out.stderr
