@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[2] / "jitsi_stack"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
