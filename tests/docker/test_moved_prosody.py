@@ -1,0 +1,105 @@
+"""A prosody recreated under another address is found again by web at once.
+
+Upstream's web image proxies /http-bind and /xmpp-websocket to prosody by name and nginx
+resolves that name at run time (`resolver {{ .Env.NGINX_RESOLVER }}`; unset, resolv.conf's
+nameservers with no `valid=`: docker-jitsi-meet 738058b4 web/rootfs/defaults/nginx.conf:28-29,
+web/rootfs/etc/s6-overlay/scripts/config:101-124; the testbed web derives it the same way).
+Without a short `valid=`, nginx keeps prosody's old address for the TTL Docker's DNS gives
+(600 s) and BOSH answers 502 meanwhile. Compose often hands a recreated container its old
+address back; here a placeholder container is started first, so the new prosody moves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from jitsi_stack.smoke.xmpp import BoshClient, Deadline
+from tests.helpers import containers, inv, stand_in_settings, started_stack
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "jsmoved"
+HTTP = 27043
+SETTINGS = stand_in_settings(PROJECT, HTTP, 11710, 27080, 27088)
+INTERNAL = f"{PROJECT}-jitsi-internal"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, testbed_images):
+    folder = tmp_path_factory.mktemp("moved") / "project"
+    with started_stack(folder, PROJECT, SETTINGS) as (base, _):
+        yield base
+
+
+def _address(container: str) -> str:
+    out = subprocess.run(
+        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)[INTERNAL]["IPAddress"]
+
+
+def _joins() -> bool:
+    """An anonymous BOSH login through web, as a browser's first request goes."""
+    client = BoshClient(f"http://localhost:{HTTP}/http-bind", "meet.jitsi", Deadline(5))
+    try:
+        client.connect()
+        client.login_anonymous()
+        client.bind()
+        return True
+    except Exception:  # noqa: BLE001 - any failure is "not yet"
+        return False
+    finally:
+        try:
+            client.terminate()
+        except Exception:  # noqa: BLE001, S110 - a failed session has nothing to end
+            pass
+
+
+def test_web_reaches_a_prosody_that_moved_within_seconds(stack):
+    assert _joins()
+    prosody = containers(PROJECT)["jitsi-prosody"]
+    old = _address(prosody)
+    subprocess.run(["docker", "rm", "-f", prosody], capture_output=True, check=True)
+    # Compose's networks have no configured subnet, so no --ip: the engine gives the
+    # placeholder the lowest free address (prosody's old one) or, allocating serially, the
+    # next; either way the recreated prosody does not get its old address back
+    holder = f"{PROJECT}-placeholder"
+    subprocess.run(["docker", "rm", "-f", holder], capture_output=True, check=False)
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            holder,
+            "--network",
+            INTERNAL,
+            "--entrypoint",
+            "sleep",
+            "jitsi-stack-testbed/web:good",
+            "600",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    try:
+        proc = inv(stack, "start")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        new = _address(containers(PROJECT)["jitsi-prosody"])
+        assert new != old
+        started = time.monotonic()
+        joined = False
+        while time.monotonic() - started < 30 and not joined:
+            joined = _joins()
+            if not joined:
+                time.sleep(1)
+        assert joined, "web still proxies to prosody's old address 30 s after it moved"
+    finally:
+        subprocess.run(["docker", "rm", "-f", holder], capture_output=True, check=False)
