@@ -53,6 +53,8 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
             recordings=include_recordings,
             progress=_progress(),
         )
+    for path in result.left_out:
+        ui.warn(f"{path}: named by the settings but outside the project: not in the backup")
     shown = {
         "archive": str(result.path),
         "members": result.members,
@@ -72,38 +74,42 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
     name="restore",
     positional=["file"],
     help={
-        "file": "The backup archive (.tar.gz) to restore into the project folder",
+        "file": "An archive of backups/ or of `inv backup --to` to restore into the project folder",
         "yes": "Replace the files the folder already has (they are archived first)",
     },
 )
 @operator_errors
 def restore_task(c, file, yes=False):
-    """Restore a backup into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, paths, restore
-    from .safefs import backup_archive
+    """Restore an archive into an empty project folder (or, with confirmation, over one)."""
+    from . import clean, paths, restore, restore_target
 
     root = project.root(c)
-    archive = Path(file).resolve()
-    manifest = restore.read_manifest(archive)
-    existing = restore.occupied(root, manifest)
-    saved = None
-    if existing:
-        clean.confirm(
-            "restore",
-            [f"replace {len(existing)} file(s) of {root}, first {existing[0]} (they are "
-             f"archived to {paths.ARCHIVES}/ first)"],
-            yes,
-            ui.interactive(),
-        )  # fmt: skip
+    archive = Path(file).absolute()
+    checked = restore.check(archive)  # the whole archive, nothing written
+    target = restore_target.check_target(root, checked)  # the folder, nothing written
+    lines = []
+    if target.replaced:
+        lines.append(
+            f"replace {len(target.replaced)} path(s) of {root}, first {target.replaced[0]}"
+        )
+    for name in target.aside:
+        lines.append(
+            f"move {name} aside: the archive has no such layer and it would stay in force "
+            "over the restored settings"
+        )
+    if lines:
+        lines.append(f"what they hold is archived to {paths.ARCHIVES}/ first")
+        clean.confirm("restore", lines, yes, ui.interactive())
     with _locked(c, "restore"):
-        if existing:
-            saved = backup_archive(root, [root / name for name in existing], root / paths.ARCHIVES)
-        count = restore.extract(archive, root, manifest)
-    if saved:
-        ui.info(f"what the folder held is saved in {saved.relative_to(root)}")
+        done = restore_target.apply(checked, target)
+    for name in target.aside:
+        ui.warn(f"{name}: moved aside (not in the archive, it would override the restored ones)")
+    if done.saved:
+        ui.info(f"what the folder held is saved in {done.saved.relative_to(root)}")
+    manifest = checked.manifest
     ui.show(
-        f"restored {count} entries of project {manifest.get('project')} "
-        f"({manifest.get('image_tag')}, {manifest.get('created')}): run `inv start`"
+        f"restored {done.count} entries of project {manifest['project']} "
+        f"({manifest['image_tag']}, {manifest['created']}): run `inv start`"
     )
 
 
