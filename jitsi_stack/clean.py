@@ -68,6 +68,7 @@ def clean(stack: Stack, settings_files: list[Path], *, all_: bool = False) -> li
         if any((root / name).exists() for name in STATE_DIRS):
             result = backup.write(stack, settings_files, kind="before-clean", recordings=True)
             done.append(f"backup written: {result.path.relative_to(root)} (mode 0600)")
+            done += [f"not archived: {rel} (a link or special file)" for rel in result.passed]
     preflight.check_docker(stack.runner)
     if (root / paths.COMPOSE_FILE).exists():
         try:

@@ -163,6 +163,20 @@ def test_every_archive_kind_restores(project, tmp_path, kind):
     assert run_cli(new, "render", "--check").returncode == 0
 
 
+def test_the_archive_before_clean_leaves_links_out_and_names_them(project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("precious")
+    (project / "jitsi-meet/storage/web").mkdir(parents=True, exist_ok=True)
+    (project / "jitsi-meet/storage/web/planted").symlink_to(outside)
+    stack = Stack.load(project, docker.Runner(dry=True))
+    result = backup_mod.write(stack, [project / "jitsi-stack.yml"], kind="before-clean")
+    assert result.passed == ("jitsi-meet/storage/web/planted",)
+    assert not [n for n in names(result.path) if "planted" in n or "keep" in n]
+    with pytest.raises(backup_mod.StackError, match="is a symbolic link"):
+        backup_mod.write(stack, [project / "jitsi-stack.yml"], kind="backup")
+
+
 def test_modes_and_owners_come_from_the_rules_never_from_the_archive(tmp_path):
     loose = {n: (d, 0o6777) for n, (d, _) in BASE_FILES.items()}  # setuid, setgid, o+w
     data = build(files=loose, uid=0)
