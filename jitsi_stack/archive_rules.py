@@ -59,6 +59,13 @@ NAMED = {  # settings keys that name a file the backup carries: rule of that fil
 MANAGED_TOPS = (paths.STATE_DIR, paths.CONFIG_DIR, paths.ARCHIVES)
 
 
+# The containers' storage belongs to uid 1000: docker-jitsi-meet stable-11146-2 (738058b4)
+# base/Dockerfile:56 `adduser ... s6` (the image's first user: Debian's uid 1000) and :72
+# `USER s6`; prosody/Dockerfile:75 `chown s6:s6 /var/lib/prosody` and :85 `USER s6`;
+# docker-compose.yml:216 mounts ${CONFIG}/storage/prosody on /var/lib/prosody;
+# prosody/rootfs/etc/s6-overlay/scripts/config:14-21 stops the container when that folder is
+# not writable by "the container user (uid 1000)". So 0600 files and 0750 folders owned by
+# 1000 are all prosody needs, and nobody else on the host reads the account hashes.
 def _container_modes() -> tuple[int, int]:
     """(dir, file) modes in the containers' storage: the containers' uid 1000 owns them when
     we are root (or 1000); otherwise upstream's recipe (world-writable folders) applies and

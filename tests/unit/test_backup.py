@@ -947,6 +947,18 @@ def test_an_archive_that_is_no_regular_file_is_refused_without_reading(target, t
     _check_refused(out, str(archive), "is not a regular file", before, target)
 
 
+def test_a_format_1_archive_of_an_earlier_version_still_restores(target, tmp_path):
+    def older(p: Parts) -> None:
+        p.manifest.pop("kind")
+        p.manifest["format"] = 1
+
+    archive = tmp_path / "format1.tar.gz"
+    archive.write_bytes(build(mutate=older))
+    out = run_cli(target, "restore", str(archive), "--yes")
+    assert out.returncode == 0, out.stderr
+    assert (target / NAME).read_bytes() == BASE_FILES[NAME][0]
+
+
 def test_a_missing_archive_is_a_usage_error(tmp_path):
     out = run_cli(tmp_path, "restore", str(tmp_path / "nope.tar.gz"))
     assert (out.returncode, out.lines) == (
