@@ -253,7 +253,7 @@ def write(
     extra = list(d.extra_files) + ([d.frontend_file] if d.frontend_file else [])
     if d.certificate:
         extra += [d.certificate.cert, d.certificate.key]
-    left_out = tuple(str(p) for p in extra if inside(root, Path(p)) is None)
+    left_out = tuple(os.path.relpath(p, root) for p in extra if inside(root, Path(p)) is None)
     record = files.read_manifest(root)
     generated = record.outputs or [path for path, _, _ in OUTPUTS]
     passed: list[str] | None = [] if kind == "before-clean" else None  # clean removes links

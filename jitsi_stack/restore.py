@@ -48,6 +48,12 @@ MAX_NAME = 1024
 FIX = "use an archive written by `inv backup` (or one of backups/jitsi-stack-*.tar.gz)"
 SHA = re.compile(r"[0-9a-f]{64}")
 MODE = re.compile(r"0o[0-7]{1,6}")
+SHOWN = {  # the fields `inv restore` prints, and what they may hold
+    "version": re.compile(r"[\w.+-]{1,40}"),
+    "project": re.compile(r"[A-Za-z0-9_.-]{0,64}"),
+    "image_tag": re.compile(r"[\w.+-]{0,128}"),
+    "created": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+}
 TOP = {  # field -> type, per format (format 2 adds the kind)
     1: {"format": int, "tool": str, "version": str, "project": str, "image_tag": str,
         "created": str, "recordings": bool, "members": list},
@@ -183,6 +189,9 @@ def _parse(archive: Path, data: bytes) -> dict:
     extra = sorted(set(manifest) - set(fields))
     if extra:
         raise _fail(archive, f"{MANIFEST}: has an unknown field {extra[0][:40]!r} (tampered?)")
+    for key, pattern in SHOWN.items():  # printed after the restore: no escape or control
+        if not pattern.fullmatch(manifest[key]):
+            raise _fail(archive, f"{MANIFEST}: {key!r} is malformed (tampered?)")
     if version >= 2 and manifest["kind"] not in archive_rules.KINDS:
         raise _fail(archive, f"{MANIFEST}: 'kind' is not one of {', '.join(archive_rules.KINDS)}")
     members = manifest["members"]

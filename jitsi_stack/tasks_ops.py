@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import sys
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def restore_task(c, file, yes=False):
         done = restore_target.apply(checked, target)
     for name in target.aside:
         ui.warn(f"{name}: moved aside (not in the archive, it would override the restored ones)")
+    for name in sorted(os.environ):  # settings layers of the environment stay in force too
+        if name.startswith("JITSI_STACK_") and name != "JITSI_STACK_ROOT":
+            ui.warn(f"{name} is set: it overrides the restored settings (unset it to run the "
+                    "deployment as it was backed up)")  # fmt: skip
     if done.saved:
         ui.info(f"what the folder held is saved in {done.saved.relative_to(root)}")
     manifest = checked.manifest

@@ -148,6 +148,25 @@ def test_restore_over_files_asks_saves_them_and_moves_a_local_layer_aside(projec
     assert (new / "jitsi-stack.yml").read_text() == "public_url: http://localhost:9999\n"
 
 
+def test_layers_the_restore_cannot_hold_are_named(project, tmp_path):
+    """A file named by the settings outside the project is left out, and said; a settings
+    layer from the environment stays in force after a restore, and that is said too."""
+    (project / "jitsi-stack.yml").write_text(
+        SETTINGS.replace("frontend/.env.local", "../front.env")
+    )
+    (project.parent / "front.env").write_text("API=1\n")
+    out = run_cli(project, "backup", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "warning: ../front.env: named by the settings but outside the project" in out.stderr
+    archive = Path(json.loads(out.stdout)["archive"])
+    assert not [n for n in names(archive) if "front" in n]
+    new = tmp_path / "new"
+    new.mkdir()
+    out = run_cli(new, "restore", str(archive), env={"JITSI_STACK_PUBLIC_URL": "http://x:1"})
+    assert out.returncode == 0, out.stderr
+    assert "JITSI_STACK_PUBLIC_URL is set: it overrides the restored settings" in out.stderr
+
+
 @pytest.mark.parametrize("kind", ["backup", "before-update", "before-clean"])
 def test_every_archive_kind_restores(project, tmp_path, kind):
     stack = Stack.load(project, docker.Runner(dry=True))
@@ -487,6 +506,15 @@ for extra in ("extra", "members2", "__proto__", "x" * 500):
         f"extra field {extra[:10]}",
         build(mutate=lambda p, e=extra: p.manifest.update({e: 1})),
         "unknown field",
+    )
+for key, value in (("project", "\x1b[31mred"), ("project", "a b"), ("project", "x" * 65), ("image_tag", "tag\nnext"),
+                   ("image_tag", "\x1b]0;title\x07"), ("created", "yesterday"), ("created", "2026-12-01T00:00:00Z\n"),
+                   ("version", ""), ("version", "1.0 \x1b[2J")):  # fmt: skip
+    case(
+        "manifest-field",
+        f"{key} {value[:12]!r}",
+        build(mutate=lambda p, k=key, v=value: p.manifest.update({k: v})),
+        f"'{key}' is malformed",
     )
 for value in ("weird", "", "BACKUP", "before-update "):
     case(
