@@ -259,12 +259,40 @@ def write(
     passed: list[str] | None = [] if kind == "before-clean" else None  # clean removes links
     with prosody_paused(stack) as paused:
         names = plan(root, settings_files, extra, recordings, generated, passed)
+        layers = [rel for rel in (inside(root, Path(f)) for f in settings_files) if rel]
+        restorable(root, names, generated, layers)
         path, size = write_archive(
             root, names, kind=kind, dest=dest, progress=progress,
             meta={"project": d.project, "image_tag": d.tag, "recordings": recordings},
         )  # fmt: skip
     took = paused[0] if paused else 0.0
     return Result(path, len(names), size, took, left_out, tuple(passed or ()))
+
+
+def restorable(root: Path, names: list[str], generated: list[str], layers: list[str]) -> None:
+    """Refuse to write what `inv restore` would refuse to take back (archive_rules.rule);
+    layers: the settings files in the project, checked first."""
+    from .archive_rules import named_files, rule
+
+    texts = {}
+    for name in layers:
+        with _open(root, name) as handle:
+            texts[name] = handle.read(SMALL_FILE + 1)
+    try:
+        named = named_files(texts)
+    except ValueError as err:
+        raise StackError(f"{err}: fix the settings file") from None
+    for name in [*layers, *names]:
+        kind = "dir" if os.path.isdir(root / name) else "file"
+        found = rule(name, kind, named, frozenset(generated))
+        size = os.lstat(root / name).st_size if kind == "file" else 0
+        if found is None or (found.limit is not None and size > found.limit):
+            raise StackError(
+                f"{name}: `inv restore` would not take it back (settings files are named "
+                "jitsi-stack[.<profile>|.local].yml; files the settings name lie outside "
+                f"{paths.STATE_DIR}/, {paths.CONFIG_DIR}/ and {paths.ARCHIVES}/; at most "
+                f"{SMALL_FILE >> 20} MiB each): rename or move it"
+            )
 
 
 def archive_name(folder: Path, kind: str) -> Path:

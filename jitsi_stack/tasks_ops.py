@@ -10,6 +10,8 @@ from pathlib import Path
 from invoke import Exit, task
 
 from . import project, ui
+from .docker import Runner
+from .errors import StackError
 from .task_support import _locked, _stack, operator_errors
 
 
@@ -88,6 +90,15 @@ def restore_task(c, file, yes=False):
     archive = Path(file).absolute()
     checked = restore.check(archive)  # the whole archive, nothing written
     target = restore_target.check_target(root, checked)  # the folder, nothing written
+    running = _running(c, root)
+    if running:
+        raise StackError(
+            f"{root}: {running[0]} of this project is running ({len(running)} container(s)): "
+            "stop it first (`inv stop`), then restore; nothing was restored"
+        )
+    if Runner.from_context(c).dry:
+        ui.info(f"dry run: would restore {len(checked.entries)} entries into {root}")
+        return
     lines = []
     if target.replaced:
         lines.append(
@@ -118,13 +129,24 @@ def restore_task(c, file, yes=False):
     )
 
 
+def _running(c, root: Path) -> list[str]:
+    """The running containers of the project in root, when its settings load and Docker
+    answers (a new machine without either has none)."""
+    from .stack import Stack
+
+    try:
+        stack = Stack.load(root, Runner.from_context(c))
+        return sorted(x.name for x in stack.compose.ps() if x.state == "running")
+    except (StackError, OSError):
+        return []
+
+
 CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to date, 1: newer)
 
 
 def update_check(c, *, as_json: bool) -> None:
     """The stable releases newer than the running tag; exit 1 when there are any."""
     from . import releases
-    from .errors import StackError
     from .upstream import RELEASE
 
     stack = _stack(c)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
-from tests.helpers import force_down, inv, stand_in_settings, started_stack
+from tests.helpers import force_down, inv, stand_in_settings, started_stack, tree_snapshot
 
 pytestmark = pytest.mark.docker
 
@@ -45,6 +45,11 @@ def platform_files(base: Path) -> None:
     (base / "platform.yml").write_text("x-platform: {backend: callcenter}\n")
     (base / "frontend").mkdir(exist_ok=True)
     (base / "frontend/.env.local").write_text("API_URL=http://backend\n")
+
+
+def outside_storage(base: Path) -> dict:
+    """The hash tree of the project but jitsi-meet/, where running containers write."""
+    return {k: v for k, v in tree_snapshot(base).items() if not k.startswith("jitsi-meet")}
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +114,13 @@ def test_backup_restore_onto_a_new_folder_starts_and_agents_log_in(old, tmp_path
         assert len(before_update) == 1
         assert login("agent042", "Old-pass-042")
 
-        # restoring over the (stopped) project keeps a safety copy of what it replaced
+        # not over a running project (prosody would write over what comes back) ...
+        before = outside_storage(new)
+        busy = inv(new, "restore", result["archive"], "--yes")
+        assert busy.returncode == 1
+        assert "of this project is running" in busy.stderr and "`inv stop`" in busy.stderr
+        assert outside_storage(new) == before
+        # ... but over the stopped one, keeping a safety copy of what it replaced
         assert inv(new, "stop").returncode == 0
         again = inv(new, "restore", result["archive"], "--yes")
         assert again.returncode == 0, again.stdout + again.stderr

@@ -213,6 +213,15 @@ def test_modes_and_owners_come_from_the_rules_never_from_the_archive(tmp_path):
         assert not path.lstat().st_mode & (stat.S_ISUID | stat.S_ISGID | 0o002), path
 
 
+def test_a_dry_run_checks_everything_and_writes_nothing(project, target):
+    archive = backup(project)
+    before = tree_snapshot(target)
+    out = run_cli(target, "--dry", "restore", str(archive), "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "dry run: would restore" in out.stderr
+    assert tree_snapshot(target) == before
+
+
 def test_a_swap_that_fails_half_way_puts_everything_back(project, tmp_path, monkeypatch):
     archive = backup(project)
     new = tmp_path / "new"
@@ -235,6 +244,18 @@ def test_a_swap_that_fails_half_way_puts_everything_back(project, tmp_path, monk
     assert out.lines[-1].endswith("the folder is as it was"), out.lines
     after = {k: v for k, v in tree_snapshot(new).items() if not k.startswith(".jitsi-stack/lock")}
     assert after == before  # the safety archive is gone too
+
+
+def test_backup_refuses_what_restore_would_not_take_back(project):
+    """Every archive it writes restores: a settings file under another name is refused first."""
+    (project / "site.yml").write_text(SETTINGS)
+    before = tree_snapshot(project)
+    out = run_cli(project, "backup", env={"JITSI_STACK_SETTINGS": "site.yml"})
+    assert out.returncode == 1
+    assert len(out.lines) == 1 and out.lines[0].startswith(
+        "error: site.yml: `inv restore` would not take it back"
+    ), out.lines
+    assert tree_snapshot(project) == before
 
 
 def test_backup_refuses_links_and_never_overwrites(project):
