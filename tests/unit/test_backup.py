@@ -886,6 +886,45 @@ def _header_lies(p: Parts) -> bytes:
 
 case("size", "tar header size lies", lambda: build(mutate=_header_lies), "the manifest says")
 
+
+# tar extension headers: pax records and GNU long names that rename or resize a member
+def _pax(p: Parts, headers: dict) -> None:
+    i = next(i for i, (info, _) in enumerate(p.members) if info.name == NAME)
+    p.members[i][0].pax_headers = headers
+
+
+for label, headers, text in (
+    ("path ../evil", {"path": "../evil"}, "unsafe path"),
+    ("path absolute", {"path": "/etc/cron.d/evil"}, "unsafe path"),
+    ("path with a control character", {"path": "a\x1bb"}, "unsafe path"),
+    ("path of another member", {"path": "jitsi-stack.yml"}, "is stored twice"),
+    ("path of a listed folder", {"path": ".jitsi-stack"}, "is stored twice"),
+    ("size larger", {"size": "999999"}, ""),
+    ("size negative", {"size": "-5"}, ""),
+    ("header of 10 MiB", {"comment": "x" * (10 << 20)}, "unpacks to more than its manifest declares"),
+):  # fmt: skip
+    case("tar-header", f"pax {label}", build(mutate=lambda p, h=headers: _pax(p, h)), text)
+
+
+def _gnu(p: Parts, name: str) -> bytes:
+    raw = io.BytesIO()
+    data = json.dumps(p.manifest).encode()
+    with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
+        tar.addfile(_info(MANIFEST, data), io.BytesIO(data))
+        for info, content in p.members:
+            tar.addfile(info, io.BytesIO(content) if content is not None else None)
+        tar.addfile(_info(name, b"x"), io.BytesIO(b"x"))
+    return raw.getvalue()
+
+
+for label, name in (
+    ("../", "../" + "a" * 120),
+    ("absolute", "/" + "b" * 120),
+    ("long but unlisted", "c" * 200),
+):
+    text = "is stored but not in the manifest" if label.startswith("long") else "unsafe path"
+    case("tar-header", f"GNU long name {label}", build(mutate=lambda p, n=name: _gnu(p, n)), text)
+
 # duplicates and completeness
 case(
     "duplicate",
