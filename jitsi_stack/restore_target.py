@@ -152,17 +152,23 @@ def apply(checked: Checked, target: Target) -> Done:
     """Stage, give modes and owners by rule, archive what is replaced, swap by renames."""
     root = target.root
     staging = root / f".jitsi-stack-restore-{secrets.token_hex(4)}"
-    staging.mkdir(mode=0o700)
+    try:
+        staging.mkdir(mode=0o700)
+    except OSError as err:
+        raise _unwritable(staging / "new", err) from None
     saved = None
     try:
         new = staging / "new"
         new.mkdir(mode=0o700)
         _extract(checked, new)
-        owner = os.lstat(root)
-        for name in sorted(checked.entries, key=lambda n: -n.count("/")):
-            _own(new / name, checked.rules[name], owner)
-        if target.link_env:
-            os.symlink(paths.ENV_FILE, new / paths.ROOT_ENV)
+        try:
+            owner = os.lstat(root)
+            for name in sorted(checked.entries, key=lambda n: -n.count("/")):
+                _own(new / name, checked.rules[name], owner)
+            if target.link_env:
+                os.symlink(paths.ENV_FILE, new / paths.ROOT_ENV)
+        except OSError as err:
+            raise _unwritable(new, err) from None
         made = not os.path.lexists(root / paths.ARCHIVES)
         if target.replaced or target.aside:
             saved, _ = backup.write_archive(
@@ -201,14 +207,43 @@ def _extract(checked: Checked, new: Path) -> None:
         if entry["kind"] == "dir":
             out.mkdir(mode=0o700, exist_ok=True)
             return
-        out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            _content(archive, tar, info, entry, handle, False)
+        try:
+            out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as err:
+            raise _unwritable(new, err) from None
+        handle = os.fdopen(fd, "wb")
+        try:
+            _content(archive, tar, info, entry, _Out(handle, new), False)
+        finally:
+            try:
+                handle.close()
+            except OSError as err:
+                raise _unwritable(new, err) from None
 
     _stream(archive, visit)
     if set(checked.entries) - seen:
         raise _fail(archive, "changed while it was being restored", "re-run")
+
+
+class _Out:
+    """The staging file: a failed write (a full disk) is said as such, not as a damaged
+    archive (reading and writing happen in one loop)."""
+
+    def __init__(self, handle, new: Path) -> None:
+        self.handle, self.new = handle, new
+
+    def write(self, block: bytes) -> None:
+        try:
+            self.handle.write(block)
+        except OSError as err:
+            raise _unwritable(self.new, err) from None
+
+
+def _unwritable(new: Path, err: OSError) -> StackError:
+    root = new.parent.parent
+    return _fail(root, f"cannot write the restored files ({err.strerror or err})",
+                 "free space (or fix the permissions) and re-run")  # fmt: skip
 
 
 def _own(path: Path, rule: Rule, project: os.stat_result) -> None:

@@ -258,6 +258,45 @@ def test_backup_refuses_what_restore_would_not_take_back(project):
     assert tree_snapshot(project) == before
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="needs root")
+def test_a_disk_that_fills_while_staging_is_said_and_changes_nothing(tmp_path, monkeypatch):
+    """The free-space check passed (the disk filled afterwards): one line, folder as it was."""
+    import subprocess
+
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)]
+    if subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        base = mnt / "project"
+        base.mkdir()
+        write_settings(base, "project_name: kept\n")
+        big = {
+            **BASE_FILES,
+            "jitsi-meet/storage/prosody/data/b.dat": (os.urandom(400 << 10), 0o600),
+        }
+        archive = tmp_path / "big.tar.gz"
+        archive.write_bytes(build(files=big))
+        monkeypatch.setattr(
+            restore_target.shutil,
+            "disk_usage",
+            lambda _: shutil._ntuple_diskusage(1 << 40, 0, 1 << 40),
+        )  # type: ignore[attr-defined]
+        before = tree_snapshot(base)
+        out = run_cli(base, "restore", str(archive), "--yes")
+        assert out.returncode == 1
+        assert out.lines == [
+            f"error: {base}: cannot write the restored files (No space left on device): "
+            "free space (or fix the permissions) and re-run; nothing was restored"
+        ]
+        after = {k: v for k, v in tree_snapshot(base).items() if not k.startswith(".jitsi-stack")}
+        assert after == {k: v for k, v in before.items() if not k.startswith(".jitsi-stack")}
+        assert not list(base.glob(".jitsi-stack-restore-*"))
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
 def test_backup_refuses_links_and_never_overwrites(project):
     archive = backup(project)
     out = run_cli(project, "backup", "--to", str(archive))
