@@ -56,7 +56,12 @@ NAMED = {  # settings keys that name a file the backup carries: rule of that fil
     "https.certificate.cert": (0o644, "certificate (https.certificate.cert)"),
     "https.certificate.key": (0o600, "certificate key (https.certificate.key)"),
 }
-MANAGED_TOPS = (paths.STATE_DIR, paths.CONFIG_DIR, paths.ARCHIVES)
+NOT_NAMED = (paths.STATE_DIR, paths.ARCHIVES, STORAGE)  # a named file never comes back there
+
+
+def _ours(name: str) -> bool:
+    """Under jitsi-stack's own state, its archives or the containers' storage."""
+    return any(name == top or name.startswith(f"{top}/") for top in NOT_NAMED)
 
 
 # The containers' storage belongs to uid 1000: docker-jitsi-meet stable-11146-2 (738058b4)
@@ -92,7 +97,7 @@ def rule(name: str, kind: str, named: Mapping[str, str], generated: frozenset[st
             return Rule("the containers' storage", "dir", 0o755, CONTAINER_UID)
         if name.startswith(f"{STORAGE}/"):
             return Rule("the containers' storage", "dir", _container_modes()[0], CONTAINER_UID)
-        if parts[0] not in MANAGED_TOPS and any(n.startswith(f"{name}/") for n in named):
+        if not _ours(name) and any(n.startswith(f"{name}/") for n in named):
             return Rule("folder of a file the settings name", "dir", 0o755)
         return None
     if name in STATE_FILES:
@@ -106,7 +111,7 @@ def rule(name: str, kind: str, named: Mapping[str, str], generated: frozenset[st
         return Rule("generated file", "file", mode, owner)
     if len(parts) == 1 and SETTINGS_NAME.fullmatch(name):
         return Rule("settings file", "file", 0o600)  # settings may hold turn.secret
-    if name in named and parts[0] not in MANAGED_TOPS:
+    if name in named and not _ours(name) and name not in GENERATED:
         mode, what = NAMED[named[name]]
         return Rule(what, "file", mode)
     return None

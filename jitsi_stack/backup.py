@@ -95,7 +95,7 @@ class Result:
     members: int
     size: int
     paused: float  # seconds prosody was paused; 0 when it was not running
-    left_out: tuple[str, ...] = ()  # files the settings name outside the project
+    left_out: tuple[tuple[str, str], ...] = ()  # (file the settings name, why not archived)
     passed: tuple[str, ...] = ()  # links and special files left out (before-clean only)
 
 
@@ -253,7 +253,16 @@ def write(
     extra = list(d.extra_files) + ([d.frontend_file] if d.frontend_file else [])
     if d.certificate:
         extra += [d.certificate.cert, d.certificate.key]
-    left_out = tuple(os.path.relpath(p, root) for p in extra if inside(root, Path(p)) is None)
+    left_out = tuple(
+        (os.path.relpath(p, root), "outside the project")
+        for p in extra
+        if inside(root, Path(p)) is None
+    ) + tuple(  # a link to /etc/letsencrypt/...: the archive holds regular files only
+        (os.path.relpath(p, root), "a symbolic link")
+        for p in extra
+        if inside(root, Path(p)) is not None and Path(p).is_symlink()
+    )
+    extra = [p for p in extra if not Path(p).is_symlink()]
     record = files.read_manifest(root)
     generated = record.outputs or [path for path, _, _ in OUTPUTS]
     passed: list[str] | None = [] if kind == "before-clean" else None  # clean removes links
@@ -290,7 +299,7 @@ def restorable(root: Path, names: list[str], generated: list[str], layers: list[
             raise StackError(
                 f"{name}: `inv restore` would not take it back (settings files are named "
                 "jitsi-stack[.<profile>|.local].yml; files the settings name lie outside "
-                f"{paths.STATE_DIR}/, {paths.CONFIG_DIR}/ and {paths.ARCHIVES}/; at most "
+                f"{paths.STATE_DIR}/, {paths.ARCHIVES}/ and {STORAGE}/; at most "
                 f"{SMALL_FILE >> 20} MiB each): rename or move it"
             )
 

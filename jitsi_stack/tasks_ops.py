@@ -56,8 +56,8 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
             recordings=include_recordings,
             progress=_progress(),
         )
-    for path in result.left_out:
-        ui.warn(f"{path}: named by the settings but outside the project: not in the backup")
+    for path, why in result.left_out:
+        ui.warn(f"{path}: named by the settings but {why}: not in the backup (copy it yourself)")
     shown = {
         "archive": str(result.path),
         "members": result.members,

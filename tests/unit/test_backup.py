@@ -160,6 +160,14 @@ def test_layers_the_restore_cannot_hold_are_named(project, tmp_path):
     assert "warning: ../front.env: named by the settings but outside the project" in out.stderr
     archive = Path(json.loads(out.stdout)["archive"])
     assert not [n for n in names(archive) if "front" in n]
+    # a named file that is a link (a certificate in /etc/letsencrypt/...): left out, said
+    (project.parent / "platform-real.yml").write_text("x-platform: {}\n")
+    (project / "platform.yml").unlink()
+    (project / "platform.yml").symlink_to(project.parent / "platform-real.yml")
+    linked = run_cli(project, "backup", "--json")
+    assert linked.returncode == 0, linked.stderr
+    assert "warning: platform.yml: named by the settings but a symbolic link" in linked.stderr
+    assert "platform.yml" not in names(Path(json.loads(linked.stdout)["archive"]))
     new = tmp_path / "new"
     new.mkdir()
     out = run_cli(new, "restore", str(archive), env={"JITSI_STACK_PUBLIC_URL": "http://x:1"})
@@ -772,7 +780,7 @@ for name in NEVER:
 for label, setting, name in [
     ("extra file under .jitsi-stack", "compose: {extra_files: [.jitsi-stack/lock]}", ".jitsi-stack/lock"),
     ("extra file under backups", "compose: {extra_files: [backups/x.yml]}", "backups/x.yml"),
-    ("extra file under jitsi-meet", "compose: {extra_files: [jitsi-meet/x.yml]}", "jitsi-meet/x.yml"),
+    ("certificate under backups", "https: {certificate: {cert: backups/site.crt, key: k.key}}", "backups/site.crt"),
     ("frontend under .jitsi-stack", "frontend: {env_file: .jitsi-stack/secrets2.env}", ".jitsi-stack/secrets2.env"),
     ("certificate key under storage", "https: {certificate: {cert: a.crt, key: jitsi-meet/storage/../k}}", "jitsi-meet/k"),
     ("settings name absolute", "compose: {extra_files: [/etc/cron.d/x]}", "etc/cron.d/x"),
