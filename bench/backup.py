@@ -6,6 +6,8 @@ Builds a rendered project whose prosody storage holds N agent accounts (prosody'
 layout: data/<host>/accounts/<name>.dat) and M MiB of recordings, then, in one run:
   `jitsi-stack backup --include-recordings`  vs  `tar -czf` of the members its manifest lists
   `jitsi-stack restore` into an empty folder vs  `tar -xzf` into an empty folder
+  `jitsi-stack restore --yes` over that restored folder (safety archive of what it
+  replaces, then the swap) vs `tar -xzf` over the untarred folder
 Prints medians (seconds) and the ratio (tool / tar). The stack is not running (no prosody
 to pause): what is measured is the archive work, checksums and verification included.
 Needs a Docker engine only for the preflight `docker` check the tasks make.
@@ -76,7 +78,9 @@ def main() -> None:
         (root / "jitsi-stack.yml").write_text(SETTINGS)
         timed([*cli, "render"], root, env)
         populate(root, args.agents, args.recordings_mb)
-        samples: dict[str, list[float]] = {k: [] for k in ("backup", "tar_c", "restore", "tar_x")}
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("backup", "tar_c", "restore", "tar_x", "over", "tar_over")
+        }
         for run in range(args.runs):
             archive, plain = work / f"b{run}.tar.gz", work / f"t{run}.tar.gz"
             samples["backup"].append(
@@ -105,6 +109,12 @@ def main() -> None:
                 timed([*cli, "--root", str(target), "restore", str(archive)], work, env)
             )
             samples["tar_x"].append(timed(["tar", "-xzf", str(plain), "-C", str(bare)], work, env))
+            samples["over"].append(
+                timed([*cli, "--root", str(target), "restore", "--yes", str(archive)], work, env)
+            )
+            samples["tar_over"].append(
+                timed(["tar", "-xzf", str(plain), "-C", str(bare)], work, env)
+            )
             members, size = len(names), archive.stat().st_size
         med = {k: statistics.median(v) for k, v in samples.items()}
         result = {
@@ -116,6 +126,7 @@ def main() -> None:
             "median_seconds": med,
             "ratio_backup_vs_tar": med["backup"] / med["tar_c"],
             "ratio_restore_vs_tar": med["restore"] / med["tar_x"],
+            "ratio_restore_over_vs_tar": med["over"] / med["tar_over"],
         }
         if args.json:
             print(json.dumps(result, indent=2))
@@ -123,6 +134,7 @@ def main() -> None:
         rows = [
             ["inv backup --include-recordings", f"{med['backup']:.3f}", "tar -czf (same members)", f"{med['tar_c']:.3f}", f"{result['ratio_backup_vs_tar']:.2f}x"],
             ["inv restore (empty folder)", f"{med['restore']:.3f}", "tar -xzf", f"{med['tar_x']:.3f}", f"{result['ratio_restore_vs_tar']:.2f}x"],
+            ["inv restore --yes (over it)", f"{med['over']:.3f}", "tar -xzf (over)", f"{med['tar_over']:.3f}", f"{result['ratio_restore_over_vs_tar']:.2f}x"],
         ]  # fmt: skip
         title = (
             f"{args.agents} agents, {args.recordings_mb} MiB recordings: {members} members, "

@@ -1,18 +1,35 @@
-"""`inv backup`: one archive that recreates the deployment on another machine.
+"""Every archive jitsi-stack writes: one format, one writer, one set of path rules.
 
-What it holds (paths relative to the project, as they are):
-- the settings files (jitsi-stack.yml, profiles, jitsi-stack.local.yml) and the site's own
-  certificate and key when they live in the project;
-- .jitsi-stack/secrets.env and state.json (internal passwords, JWT and TURN secrets, the
-  chosen tag, detected addresses);
+Four kinds, named by what they hold and why they were written (all in backups/ unless
+`inv backup --to` says otherwise, all restorable with `inv restore`):
+
+- `jitsi-stack-backup-<time>.tar.gz`: `inv backup`;
+- `jitsi-stack-before-update-<time>.tar.gz`: `inv update`, before it changes anything
+  (the newest five kept);
+- `jitsi-stack-before-clean-<time>.tar.gz`: `inv clean --all`, before it deletes the
+  deployment (recordings included: clean deletes them too);
+- `jitsi-stack-before-restore-<time>.tar.gz`: `inv restore`, what the target folder held
+  at every path the restore replaced.
+
+What a backup holds (paths relative to the project):
+- the settings files (jitsi-stack.yml, a profile, jitsi-stack.local.yml) and the files they
+  name inside the project: compose.extra_files, frontend.env_file and the site's own
+  certificate and key;
+- .jitsi-stack/secrets.env, state.json, manifest.json and backups/ (internal passwords,
+  JWT and TURN secrets, the chosen tag, detected addresses, the render record, old copies);
+- the generated files of the last render (docker-compose.yml, jitsi-meet/.env, ...), so a
+  restored project is up to date (`inv render --check` exits 0) with no render;
 - jitsi-meet/storage/ (prosody's accounts and data, the web container's certificates and
   Let's Encrypt account) except recordings and transcripts, which --include-recordings adds.
 
-The first member is jitsi-stack-backup.json: format, tool version, image tag, project, time,
-and per member its size, mode, owner and SHA-256. Prosody is paused while its files are
-read (no half-written account file), for as long as that takes; the archive is written
-0600 under a temporary name and renamed into place. Only regular files and directories
-are archived: a symbolic link in those folders stops the backup with one line.
+The first member is jitsi-stack-backup.json: format, kind, tool version, image tag,
+project, time, and per member its size, mode, owner and SHA-256. Prosody is paused while
+its files are read (no half-written account file); the archive is written 0600 under a
+temporary name and renamed into place. Only regular files and directories are archived: a
+symbolic link in those folders stops the backup with one line.
+
+`rule(name, named)` is the one place that says which paths an archive may hold and with
+which mode and owner each comes back; restore.py takes modes and owners only from it.
 """
 
 from __future__ import annotations
@@ -27,21 +44,31 @@ import secrets
 import stat
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, paths
+from .archive_rules import (  # noqa: F401 - the archive's facts, used by callers
+    CONTAINER_UID,
+    GENERATED,
+    KINDS,
+    NOBODY,
+    SMALL_FILE,
+    STATE_FILES,
+    STORAGE,
+)
 from .errors import StackError
+from .render import OUTPUTS
 
-FORMAT = 1
+FORMAT = 2  # 2: kind, generated files, .jitsi-stack/backups; restore reads 1 and 2
 MANIFEST = "jitsi-stack-backup.json"
+MANIFEST_MAX = 16 << 20  # bytes: the manifest of a million members fits; more is no backup
 RECORDINGS = (f"{paths.CONFIG_DIR}/storage/jibri", f"{paths.CONFIG_DIR}/storage/transcripts")
-STORAGE = f"{paths.CONFIG_DIR}/storage"
-STATE_FILES = (paths.SECRETS, paths.STATE)
-BEFORE_UPDATE = "-before-update"  # the name suffix of the archives `inv update` writes
-KEEP_BEFORE_UPDATE = 5  # of those, the newest kept (older ones it wrote are deleted)
+KEEP_BEFORE_UPDATE = 5  # of the archives `inv update` writes, the newest kept
 CHUNK = 1 << 20
+
+# -- the manifest ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,14 +95,22 @@ class Result:
     members: int
     size: int
     paused: float  # seconds prosody was paused; 0 when it was not running
+    left_out: tuple[tuple[str, str], ...] = ()  # (file the settings name, why not archived)
+    passed: tuple[str, ...] = ()  # links and special files left out (before-clean only)
 
 
-def _walk(root: Path, rel: str, skip: tuple[str, ...]) -> Iterator[str]:
-    """rel and everything below it (no link followed; a link is an error)."""
+def _walk(
+    root: Path, rel: str, skip: tuple[str, ...], passed: list[str] | None = None
+) -> Iterator[str]:
+    """rel and everything below it (no link followed; a link is an error, or, when
+    `passed` is a list, left out and named there)."""
     path = root / rel
     try:
         info = os.lstat(path)
     except FileNotFoundError:
+        return
+    if passed is not None and not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        passed.append(rel)
         return
     if stat.S_ISLNK(info.st_mode):
         raise StackError(
@@ -92,34 +127,53 @@ def _walk(root: Path, rel: str, skip: tuple[str, ...]) -> Iterator[str]:
         child = f"{rel}/{name}"
         if child in skip:
             continue
-        yield from _walk(root, child, skip)
+        yield from _walk(root, child, skip, passed)
 
 
-def plan(root: Path, settings_files: list[Path], extra: list[Path], recordings: bool) -> list[str]:
-    """Every path to archive, parents before children, no duplicates."""
-    root = Path(root).resolve()
-    tops: list[str] = []
-    for path in [*settings_files, *extra]:
-        path = Path(path)
-        resolved = (path if path.is_absolute() else root / path).resolve(strict=False)
-        if resolved.is_relative_to(root) and os.path.lexists(path):
-            tops.append(
-                Path(os.path.relpath(path if path.is_absolute() else root / path, root)).as_posix()
-            )
-    tops += [rel for rel in STATE_FILES if os.path.lexists(root / rel)]
-    skip = () if recordings else RECORDINGS
+def walk(
+    root: Path, tops: list[str], skip: tuple[str, ...] = (), passed: list[str] | None = None
+) -> list[str]:
+    """Every path under the tops, with the folders above each, parents first, once."""
     names: list[str] = []
     for top in tops:
-        names += list(_walk(root, top, skip))
-    if (root / STORAGE).is_dir():
-        names += [p for p in _walk(root, STORAGE, skip)]
+        names += list(_walk(root, top, skip, passed))
     parents = set()
     for name in names:  # the folders above each member, so modes and owners come back too
         parts = name.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             parents.add("/".join(parts[:i]))
-    ordered = sorted(set(names) | parents, key=lambda n: (n.count("/"), n))
-    return ordered
+    return sorted(set(names) | parents, key=lambda n: (n.count("/"), n))
+
+
+def plan(
+    root: Path,
+    settings_files: list[Path],
+    extra: list[Path],
+    recordings: bool,
+    generated: list[str] | tuple[str, ...] = (),
+    passed: list[str] | None = None,
+) -> list[str]:
+    """Every path to archive, parents before children, no duplicates."""
+    root = Path(root).resolve()
+    tops: list[str] = []
+    for path in [*settings_files, *extra]:
+        rel = inside(root, Path(path))
+        if rel is not None and os.path.lexists(root / rel):
+            tops.append(rel)
+    tops += [rel for rel in (*STATE_FILES, paths.BACKUPS) if os.path.lexists(root / rel)]
+    tops += [rel for rel in generated if os.path.isfile(root / rel)]
+    if (root / STORAGE).is_dir():
+        tops.append(STORAGE)
+    return walk(root, tops, () if recordings else RECORDINGS, passed)
+
+
+def inside(root: Path, path: Path) -> str | None:
+    """path relative to root (POSIX), or None when it lies outside."""
+    full = path if path.is_absolute() else root / path
+    if not full.parent.resolve(strict=False).is_relative_to(root):
+        return None
+    rel = os.path.relpath(full.parent.resolve(strict=False) / full.name, root)
+    return None if rel.startswith("..") else Path(rel).as_posix()
 
 
 def _member(root: Path, name: str) -> Member:
@@ -186,45 +240,122 @@ def write(
     stack,
     settings_files: list[Path],
     *,
+    kind: str = "backup",
     dest: Path | None = None,
     recordings: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    tag: str = "",
 ) -> Result:
-    """Write the archive; return where, how many members and how long prosody paused."""
+    """Back up the deployment; return where, how many members and how long prosody paused."""
+    from . import files
+
     d = stack.d
     root = Path(d.root).resolve()
-    extra = [c for c in ((d.certificate.cert, d.certificate.key) if d.certificate else ())]
-    if dest is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = root / paths.ARCHIVES
-        dest = folder / f"jitsi-stack-backup-{stamp}{tag}.tar.gz"
-        for number in range(2, 100):  # two backups in one second
-            if not os.path.lexists(dest):
-                break
-            dest = folder / f"jitsi-stack-backup-{stamp}-{number}{tag}.tar.gz"
-    dest = Path(dest)
-    _check_dest(root, dest)
+    extra = list(d.extra_files) + ([d.frontend_file] if d.frontend_file else [])
+    if d.certificate:
+        extra += [d.certificate.cert, d.certificate.key]
+    left_out = tuple(
+        (os.path.relpath(p, root), "outside the project")
+        for p in extra
+        if inside(root, Path(p)) is None
+    ) + tuple(  # a link to /etc/letsencrypt/...: the archive holds regular files only
+        (os.path.relpath(p, root), "a symbolic link")
+        for p in extra
+        if inside(root, Path(p)) is not None and Path(p).is_symlink()
+    )
+    extra = [p for p in extra if not Path(p).is_symlink()]
+    record = files.read_manifest(root)
+    generated = record.outputs or [path for path, _, _ in OUTPUTS]
+    passed: list[str] | None = [] if kind == "before-clean" else None  # clean removes links
     with prosody_paused(stack) as paused:
-        names = plan(root, settings_files, extra, recordings)
-        members = [_member(root, n) for n in names]
-        manifest = {
-            "format": FORMAT,
-            "tool": "jitsi-stack",
-            "version": __version__,
-            "project": d.project,
-            "image_tag": d.tag,
-            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "recordings": recordings,
-            "members": [m.to_json() for m in members],
-        }
-        total = sum(m.size for m in members)
-        try:
-            dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as err:
-            raise StackError(f"{dest.parent}: cannot create it ({err.strerror})") from None
-        size = _write_tar(root, dest, manifest, members, total, progress)
-    return Result(dest, len(members), size, paused[0] if paused else 0.0)
+        names = plan(root, settings_files, extra, recordings, generated, passed)
+        layers = [rel for rel in (inside(root, Path(f)) for f in settings_files) if rel]
+        restorable(root, names, generated, layers)
+        path, size = write_archive(
+            root, names, kind=kind, dest=dest, progress=progress,
+            meta={"project": d.project, "image_tag": d.tag, "recordings": recordings},
+        )  # fmt: skip
+    took = paused[0] if paused else 0.0
+    return Result(path, len(names), size, took, left_out, tuple(passed or ()))
+
+
+def restorable(root: Path, names: list[str], generated: list[str], layers: list[str]) -> None:
+    """Refuse to write what `inv restore` would refuse to take back (archive_rules.rule);
+    layers: the settings files in the project, checked first."""
+    from .archive_rules import named_files, rule
+
+    texts = {}
+    for name in layers:
+        with _open(root, name) as handle:
+            texts[name] = handle.read(SMALL_FILE + 1)
+    try:
+        named = named_files(texts)
+    except ValueError as err:
+        raise StackError(f"{err}: fix the settings file") from None
+    for name in [*layers, *names]:
+        kind = "dir" if os.path.isdir(root / name) else "file"
+        found = rule(name, kind, named, frozenset(generated))
+        size = os.lstat(root / name).st_size if kind == "file" else 0
+        if found is None or (found.limit is not None and size > found.limit):
+            raise StackError(
+                f"{name}: `inv restore` would not take it back (settings files are named "
+                "jitsi-stack[.<profile>|.local].yml; files the settings name lie outside "
+                f"{paths.STATE_DIR}/, {paths.ARCHIVES}/ and {STORAGE}/; at most "
+                f"{SMALL_FILE >> 20} MiB each): rename or move it"
+            )
+
+
+def archive_name(folder: Path, kind: str) -> Path:
+    """backups/<prefix>-<time>.tar.gz, a free name (two archives in one second)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    dest = folder / f"{KINDS[kind]}-{stamp}.tar.gz"
+    for number in range(2, 100):
+        if not os.path.lexists(dest):
+            break
+        dest = folder / f"{KINDS[kind]}-{stamp}-{number}.tar.gz"
+    return dest
+
+
+def write_archive(
+    root: Path,
+    names: list[str],
+    *,
+    kind: str,
+    meta: Mapping[str, object],
+    dest: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, int]:
+    """The one tar writer: manifest first, then `names` (relative to root, parents first),
+    0600 from creation, under a temporary name in the same folder, renamed into place."""
+    root = Path(root).resolve()
+    dest = Path(dest) if dest is not None else archive_name(root / paths.ARCHIVES, kind)
+    _check_dest(root, dest)
+    members = [_member(root, n) for n in names]
+    manifest = {
+        "format": FORMAT,
+        "kind": kind,
+        "tool": "jitsi-stack",
+        "version": __version__,
+        "project": str(meta.get("project", "")),
+        "image_tag": str(meta.get("image_tag", "")),
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recordings": bool(meta.get("recordings", False)),
+        "members": [m.to_json() for m in members],
+    }
+    total = sum(m.size for m in members)
+    _make_private_dir(dest.parent)
+    return dest, _write_tar(root, dest, manifest, members, total, progress)
+
+
+def _make_private_dir(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    except FileExistsError:
+        raise StackError(f"{folder}: exists and is not a folder: move it away") from None
+    except OSError as err:
+        raise StackError(f"{folder}: cannot create it ({err.strerror})") from None
 
 
 def _check_dest(root: Path, dest: Path) -> None:
@@ -232,9 +363,15 @@ def _check_dest(root: Path, dest: Path) -> None:
     if dest.exists() or dest.is_symlink():
         raise StackError(f"{dest}: exists: choose another name (a backup never overwrites)")
     if parent.is_symlink():
-        raise StackError(f"{parent}: is a symbolic link: write the backup into a real folder")
-    if parent.resolve().is_relative_to((root / STORAGE).resolve()):
-        raise StackError(f"{dest}: is inside {STORAGE}, which is being backed up: choose another")
+        shown = parent.relative_to(root) if parent.is_relative_to(root) else parent
+        raise StackError(
+            f"{shown}: is a symbolic link: jitsi-stack writes backup archives only into a "
+            "real directory: replace the link with a directory"
+        )
+    resolved = parent.resolve()
+    for rel in (STORAGE, paths.STATE_DIR):
+        if resolved.is_relative_to((root / rel).resolve()):
+            raise StackError(f"{dest}: is inside {rel}, which is being backed up: choose another")
 
 
 def _write_tar(root, dest, manifest, members, total, progress) -> int:
@@ -247,7 +384,7 @@ def _write_tar(root, dest, manifest, members, total, progress) -> int:
     done = 0
     try:
         with os.fdopen(fd, "wb") as raw:
-            os.fchmod(raw.fileno(), 0o600)
+            os.fchmod(raw.fileno(), 0o600)  # os.open's mode is filtered by the umask
             with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
                 data = json.dumps(manifest, indent=2).encode()
                 info = tarfile.TarInfo(MANIFEST)
@@ -281,9 +418,9 @@ def _write_tar(root, dest, manifest, members, total, progress) -> int:
     return dest.stat().st_size
 
 
-def prune(folder: Path, tag: str, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` archives whose name carries `tag`."""
-    found = sorted(folder.glob(f"jitsi-stack-backup-*{tag}.tar.gz"))
+def prune(folder: Path, kind: str, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` archives of this kind."""
+    found = sorted(folder.glob(f"{KINDS[kind]}-*.tar.gz"))
     gone = found[:-keep] if keep else found
     for path in gone:
         if path.is_file() and not path.is_symlink():

@@ -1,7 +1,8 @@
 """`inv clean`: remove containers, the network and generated files; with --all, everything.
 
 Secrets and state (prosody accounts, certificates, recordings) survive a plain
-clean. --all first writes a timestamped backup archive (0600) to backups/.
+clean. --all first writes backups/jitsi-stack-before-clean-<time>.tar.gz (backup.py: the one
+archive format, recordings included, restorable with `inv restore`).
 Removal never leaves the project tree and never follows a symbolic link.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from . import paths, preflight, ui
 from .errors import DockerError, StackError
-from .safefs import backup_archive, safe_remove
+from .safefs import safe_remove
 from .stack import Stack
 
 STATE_DIRS = (paths.CONFIG_DIR, paths.STATE_DIR)
@@ -24,8 +25,8 @@ def describe(all_: bool) -> list[str]:
     ]
     if all_:
         lines += [
-            f"write a backup archive of {paths.CONFIG_DIR}/ and {paths.STATE_DIR}/ to "
-            f"{paths.ARCHIVES}/",
+            f"write a backup archive (settings, {paths.STATE_DIR}/, {paths.CONFIG_DIR}/storage/ "
+            f"with the recordings) to {paths.ARCHIVES}/",
             f"delete {paths.CONFIG_DIR}/ (prosody accounts, certificates, recordings) and "
             f"{paths.STATE_DIR}/ (internal passwords, update history)",
             "remove the stack's named volumes (Prometheus's samples)",
@@ -62,11 +63,12 @@ def clean(stack: Stack, settings_files: list[Path], *, all_: bool = False) -> li
         stack.compose.run("down", "--remove-orphans")
         return [f"dry run: would {line}" for line in describe(all_)]
     if all_:
-        members = [root / name for name in STATE_DIRS if (root / name).exists()]
-        members += [p for p in settings_files if p.exists() and p.is_relative_to(root)]
-        if members:
-            archive = backup_archive(root, members, root / paths.ARCHIVES)
-            done.append(f"backup written: {archive.relative_to(root)} (mode 0600)")
+        from . import backup
+
+        if any((root / name).exists() for name in STATE_DIRS):
+            result = backup.write(stack, settings_files, kind="before-clean", recordings=True)
+            done.append(f"backup written: {result.path.relative_to(root)} (mode 0600)")
+            done += [f"not archived: {rel} (a link or special file)" for rel in result.passed]
     preflight.check_docker(stack.runner)
     if (root / paths.COMPOSE_FILE).exists():
         try:

@@ -48,6 +48,7 @@ class Rendered:
     urls: Urls
     certificate: Certificate | None = None
     extra_files: tuple[Path, ...] = ()  # the platform's files are named by the settings only
+    frontend_file: Path | None = None  # named by the settings only, like extra_files
     health_interval: int = 10
     metrics: None = None
 

@@ -1,200 +1,367 @@
-"""`inv restore FILE`: a backup archive back into a project folder.
+"""`inv restore FILE`: an archive back into a project folder, trusting nothing in it.
 
-First the whole archive is read and checked, writing nothing: it must be a jitsi-stack
-backup of a format this version reads, hold exactly the members its manifest lists (only
-regular files and folders, relative paths without `..`), and every file must have the
-size and SHA-256 the manifest records. One line says what is wrong otherwise.
-
-Then the members are extracted into a staging folder next to the project and moved into
-place with their modes and owners (uid 1000 for the containers' storage). The target
-folder must be empty, or every path the archive holds is first saved into a backup of its
-own (`backups/jitsi-stack-before-restore-*.tar.gz`) and then replaced.
+1. `check(archive)` reads the whole archive once and writes nothing. It must be a regular
+   file holding gzip-compressed tar whose first member is a jitsi-stack manifest of a
+   format this version reads (read with a size bound, every field of the type it must
+   have, nothing more), then exactly the members it lists: only regular files and folders,
+   only paths `inv backup` writes (backup.rule), each of the size and SHA-256 recorded,
+   each within its size limit. Decompression is bounded by what the manifest declares and
+   by a ratio to the archive's own size: a 2 MB archive never becomes a 2 GiB file. An
+   archive with no file to restore is refused.
+2. `restore_target.check_target(root, checked)` looks at the target folder, still writing
+   nothing: no link and nothing but a folder where the archive has a folder, no link where
+   it has a file, free space for what it will write, and the settings layers it does not
+   hold (a jitsi-stack.local.yml there would stay in force over the restored settings: it
+   is moved aside with the files the restore replaces, and the output says so).
+3. `restore_target.apply(...)` extracts into a staging folder inside the target (same
+   filesystem), checks every byte again, gives each path the mode and owner the tool's
+   rules say (never the archive's), archives what it will replace to
+   backups/jitsi-stack-before-restore-*.tar.gz, then swaps by renames; any failure moves
+   every renamed path back, so the target is either restored or as it was.
 """
 
 from __future__ import annotations
 
-import contextlib
+import gzip
 import hashlib
+import io
 import json
 import os
-import shutil
+import re
+import stat
 import tarfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .backup import CHUNK, FORMAT, MANIFEST
+from . import archive_rules, paths
+from .archive_rules import Rule
+from .backup import CHUNK, MANIFEST, MANIFEST_MAX
 from .errors import StackError, UsageError
 
+FORMATS = (1, 2)
+RATIO = 100  # at most this many bytes restored per byte of archive (gzip reaches ~1000)
+FLOOR = 64 << 20  # ... or this many, for small archives of small, compressible files
+MAX_MEMBERS = 1_000_000
+HEADER_ALLOWANCE = 8192  # tar header bytes a member may add (pax headers, long names)
+MAX_NAME = 1024
+FIX = "use an archive written by `inv backup` (or one of backups/jitsi-stack-*.tar.gz)"
+SHA = re.compile(r"[0-9a-f]{64}")
+MODE = re.compile(r"0o[0-7]{1,6}")
+SHOWN = {  # the fields `inv restore` prints, and what they may hold
+    "version": re.compile(r"[\w.+-]{1,40}"),
+    "project": re.compile(r"[A-Za-z0-9_.-]{0,64}"),
+    "image_tag": re.compile(r"[\w.+-]{0,128}"),
+    "created": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+}
+TOP = {  # field -> type, per format (format 2 adds the kind)
+    1: {"format": int, "tool": str, "version": str, "project": str, "image_tag": str,
+        "created": str, "recordings": bool, "members": list},
+}  # fmt: skip
+TOP[2] = TOP[1] | {"kind": str}
+FILE_FIELDS = {"name": str, "kind": str, "size": int, "mode": str, "uid": int, "gid": int,
+               "sha256": str}  # fmt: skip
+DIR_FIELDS = {k: v for k, v in FILE_FIELDS.items() if k not in ("size", "sha256")}
 
-def _fail(path: Path, why: str) -> StackError:
-    return StackError(f"{path}: {why}: nothing was restored")
+
+class Refused(StackError):
+    """One line naming the archive (or the target path), what is wrong and the fix."""
 
 
-def _stream(archive: Path, tar: tarfile.TarFile, info: tarfile.TarInfo):
-    """A regular member's bytes (tarfile answers None for any other kind)."""
-    stream = tar.extractfile(info)
-    if stream is None:
-        raise _fail(archive, f"{info.name} is not a regular file")
-    return stream
+def _fail(where: Path | str, why: str, fix: str = FIX) -> Refused:
+    return Refused(f"{where}: {why}: {fix}; nothing was restored")
 
 
-def _safe_name(name: str) -> bool:
-    pure = PurePosixPath(name)
-    return bool(name) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in name
+@dataclass
+class Checked:
+    archive: Path
+    manifest: dict
+    entries: dict[str, dict]  # name -> manifest entry, in manifest order
+    rules: dict[str, Rule]
+    total: int  # bytes of files
 
 
-def read_manifest(archive: Path) -> dict:
-    """The manifest, after checking every member against it (nothing is written)."""
-    if not archive.is_file():
-        raise UsageError(f"{archive}: no such file: give the backup archive (.tar.gz)")
+# -- reading the archive, bounded ------------------------------------------------------
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Bounded(io.RawIOBase):
+    """The decompressed stream, refusing to give more than `limit` bytes."""
+
+    def __init__(self, inner, limit: int) -> None:
+        self.inner, self.limit, self.count = inner, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        room = self.limit - self.count + 1
+        view = memoryview(buffer)[: max(0, min(len(buffer), room))]
+        n = self.inner.readinto(view) if len(view) else 0
+        self.count += n
+        if self.count > self.limit:
+            raise _TooBig
+        return n
+
+
+def _open_archive(archive: Path) -> tuple[io.BufferedReader, int]:
+    """The archive as a regular file (a FIFO or a device is refused, never read)."""
     try:
-        tar = tarfile.open(archive, mode="r:gz")  # noqa: SIM115 - closed by `with tar` below
-    except (tarfile.TarError, OSError, EOFError):
+        fd = os.open(archive, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UsageError(f"{archive}: no such file: give the backup archive (.tar.gz)") from None
+    except OSError as err:
         raise _fail(
-            archive, "is not a gzip-compressed tar archive (damaged or another file)"
+            archive, f"cannot read it ({err.strerror})", "check the path and permissions"
         ) from None
-    with tar:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise _fail(archive, "is not a regular file", "give the backup archive (.tar.gz)")
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+def _stream(archive: Path, visit) -> None:
+    """Feed every tar member to visit(tar, info, bounded) with decompression bounded; turn
+    every way a damaged archive fails into one line."""
+    raw, size = _open_archive(archive)
+    with raw:
+        if raw.read(2) != b"\x1f\x8b":
+            raise _fail(archive, "is not a gzip-compressed tar archive (wrong magic)")
+        raw.seek(0)
+        unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+        bounded = _Bounded(unzipped, MANIFEST_MAX + 4 * HEADER_ALLOWANCE)
+        bounded.archive_size = size  # type: ignore[attr-defined]
         try:
-            first = tar.next()
-            if first is None or first.name != MANIFEST or not first.isfile():
-                raise _fail(archive, f"is not a jitsi-stack backup (no {MANIFEST} first)")
-            manifest = _parse(archive, _stream(archive, tar, first).read())
-            expected = {m["name"]: m for m in manifest["members"]}
-            seen: set[str] = set()
-            for info in tar:
-                if info.offset == first.offset:  # iteration starts over at the manifest
-                    continue
-                _check_member(archive, info, expected, seen)
-                if info.isfile():
-                    _check_content(archive, tar, info, expected[info.name])
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-            raise _fail(archive, f"is damaged ({err.__class__.__name__}: {err})") from None
-    missing = sorted(set(expected) - seen)
-    if missing:
-        raise _fail(archive, f"is incomplete: {missing[0]} is in the manifest but not stored")
-    return manifest
+            buffered = io.BufferedReader(bounded, CHUNK)
+            with tarfile.open(fileobj=buffered, mode="r|") as tar:
+                for info in tar:
+                    visit(tar, info, bounded)
+            bounded.limit = bounded.count + CHUNK + 2 * tarfile.RECORDSIZE  # the end padding
+            while block := buffered.read(CHUNK):  # to the gzip trailer: CRC and length checked
+                if block.strip(b"\0"):
+                    raise _fail(archive, "has data after the end of the tar archive")
+        except _TooBig:
+            raise _fail(
+                archive, "unpacks to more than its manifest declares (damaged or a gzip bomb)"
+            ) from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+            kind = err.__class__.__name__
+            raise _fail(archive, f"is damaged or truncated ({kind})") from None
+
+
+# -- the manifest ------------------------------------------------------------------------
+
+
+def _typed(value, kind) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def _parse(archive: Path, data: bytes) -> dict:
     try:
         manifest = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _fail(archive, f"{MANIFEST} is not JSON (damaged)") from None
     if not isinstance(manifest, dict) or manifest.get("tool") != "jitsi-stack":
         raise _fail(archive, "is not a jitsi-stack backup (foreign manifest)")
     version = manifest.get("format")
-    if not isinstance(version, int):
-        raise _fail(archive, "has no backup format number (damaged)")
-    if version > FORMAT:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _fail(archive, "has no valid backup format number (damaged)")
+    if version > max(FORMATS):
+        newer = manifest.get("version")
+        shown = newer if isinstance(newer, str) and re.fullmatch(r"[\w.+-]{1,40}", newer) else "?"
         raise _fail(
             archive,
-            f"is backup format {version}, newer than this jitsi-stack reads ({FORMAT}): "
-            f"restore it with jitsi-stack {manifest.get('version', '?')} or newer",
+            f"is backup format {version}, newer than this jitsi-stack reads ({max(FORMATS)})",
+            f"restore it with jitsi-stack {shown} or newer",
         )
-    members = manifest.get("members")
-    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
-        raise _fail(archive, "has no member list (damaged)")
-    names = [m.get("name") for m in members]
-    if len(set(names)) != len(names):
-        raise _fail(archive, "lists a member twice (damaged)")
-    for m in members:
-        name = m.get("name")
-        if not isinstance(name, str) or not _safe_name(name) or name == MANIFEST:
-            raise _fail(archive, f"lists an unsafe path {name!r}")
-        if m.get("kind") not in ("file", "dir"):
-            raise _fail(archive, f"{name}: is neither a file nor a folder")
+    fields = TOP[version]
+    for key, kind in fields.items():
+        if key not in manifest:
+            raise _fail(archive, f"{MANIFEST}: has no {key!r} (damaged)")
+        if not _typed(manifest[key], kind):
+            raise _fail(archive, f"{MANIFEST}: {key!r} is not {kind.__name__} (damaged)")
+    extra = sorted(set(manifest) - set(fields))
+    if extra:
+        raise _fail(archive, f"{MANIFEST}: has an unknown field {extra[0][:40]!r} (tampered?)")
+    for key, pattern in SHOWN.items():  # printed after the restore: no escape or control
+        if not pattern.fullmatch(manifest[key]):
+            raise _fail(archive, f"{MANIFEST}: {key!r} is malformed (tampered?)")
+    if version >= 2 and manifest["kind"] not in archive_rules.KINDS:
+        raise _fail(archive, f"{MANIFEST}: 'kind' is not one of {', '.join(archive_rules.KINDS)}")
+    members = manifest["members"]
+    if len(members) > MAX_MEMBERS:
+        raise _fail(archive, f"lists more than {MAX_MEMBERS} members")
+    entries: dict[str, dict] = {}
+    for entry in members:
+        name = _entry(archive, entry)
+        if name in entries:
+            raise _fail(archive, f"{name}: is listed twice in its manifest (tampered?)")
+        entries[name] = entry
+    if not any(e["kind"] == "file" for e in entries.values()):
+        raise _fail(archive, "holds no file to restore", "give the backup archive itself")
+    manifest["entries"] = entries
     return manifest
 
 
-def _check_member(archive: Path, info: tarfile.TarInfo, expected: dict, seen: set) -> None:
+def _entry(archive: Path, entry) -> str:
+    if not isinstance(entry, dict):
+        raise _fail(archive, f"{MANIFEST}: a member is not an object (damaged)")
+    name = entry.get("name")
+    if not isinstance(name, str) or not _safe_name(name):
+        shown = name[:60] if isinstance(name, str) else type(name).__name__
+        raise _fail(archive, f"{MANIFEST}: lists an unsafe or invalid path {shown!r}")
+    kind = entry.get("kind")
+    if kind not in ("file", "dir"):
+        raise _fail(archive, f"{name}: is neither a file nor a folder in its manifest")
+    fields = FILE_FIELDS if kind == "file" else DIR_FIELDS
+    for key, want in fields.items():
+        if key not in entry:
+            raise _fail(archive, f"{name}: its manifest entry has no {key!r} (damaged)")
+        if not _typed(entry[key], want):
+            raise _fail(archive, f"{name}: {key!r} in its manifest is not {want.__name__}")
+    extra = sorted(set(entry) - set(fields))
+    if extra:
+        raise _fail(archive, f"{name}: its manifest entry has an unknown field {extra[0][:40]!r}")
+    if not MODE.fullmatch(entry["mode"]) or entry["uid"] < 0 or entry["gid"] < 0:
+        raise _fail(archive, f"{name}: mode or owner in its manifest is malformed")
+    if kind == "file" and (entry["size"] < 0 or not SHA.fullmatch(entry["sha256"])):
+        raise _fail(archive, f"{name}: size or checksum in its manifest is malformed")
+    return name
+
+
+def _safe_name(name: str) -> bool:
+    pure = PurePosixPath(name)
+    return (
+        0 < len(name) <= MAX_NAME
+        and name not in (".", "..")
+        and not pure.is_absolute()
+        and pure.as_posix() == name  # no "./", "//" or trailing "/"
+        and ".." not in pure.parts
+        and "." not in pure.parts
+        and not any(ord(ch) < 32 or ch in "\\\x7f" for ch in name)
+        and name != MANIFEST
+    )
+
+
+# -- check: the whole archive, nothing written --------------------------------------------
+
+
+def check(archive: Path) -> Checked:
+    """Read and verify every byte of the archive; return what it holds and the rule for each."""
+    archive = Path(archive)
+    state: dict = {"manifest": None, "seen": set(), "texts": {}}
+
+    def visit(tar, info, bounded) -> None:
+        if state["manifest"] is None:
+            state["manifest"] = _first(archive, tar, info, bounded)
+            return
+        entry = _member(archive, info, state["manifest"]["entries"], state["seen"])
+        if entry["kind"] == "file":
+            keep = bool(archive_rules.SETTINGS_NAME.fullmatch(info.name)) or (
+                info.name == paths.MANIFEST
+            )
+            data = _content(archive, tar, info, entry, None, keep)
+            if keep:
+                state["texts"][info.name] = data
+
+    _stream(archive, visit)
+    manifest = state["manifest"]
+    if manifest is None:
+        raise _fail(archive, f"is not a jitsi-stack backup (no {MANIFEST} first)")
+    entries = manifest.pop("entries")
+    missing = [name for name in entries if name not in state["seen"]]
+    if missing:
+        raise _fail(archive, f"is incomplete: {missing[0]} is in the manifest but not stored")
+    rules = _rules(archive, entries, state["texts"])
+    total = sum(e["size"] for e in entries.values() if e["kind"] == "file")
+    return Checked(archive, manifest, entries, rules, total)
+
+
+def _first(archive: Path, tar, info, bounded) -> dict:
+    if info.name != MANIFEST or info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+        raise _fail(archive, f"is not a jitsi-stack backup (no {MANIFEST} first)")
+    if info.size > MANIFEST_MAX:
+        raise _fail(archive, f"{MANIFEST}: is larger than {MANIFEST_MAX >> 20} MiB (not ours)")
+    manifest = _parse(archive, tar.extractfile(info).read(MANIFEST_MAX))
+    entries = manifest["entries"]
+    declared = sum(e["size"] for e in entries.values() if e["kind"] == "file")
+    allowed = max(FLOOR, RATIO * bounded.archive_size)
+    if declared > allowed:
+        raise _fail(
+            archive,
+            f"declares {declared} bytes, more than {RATIO} times its own size (a gzip bomb?)",
+        )
+    bounded.limit = bounded.count + declared + HEADER_ALLOWANCE * (len(entries) + 2)
+    return manifest
+
+
+def _member(archive: Path, info: tarfile.TarInfo, entries: dict, seen: set) -> dict:
     name = info.name
     if not _safe_name(name):
-        raise _fail(archive, f"holds an unsafe path {name!r} (absolute or with ..)")
-    if not (info.isfile() or info.isdir()):
-        raise _fail(archive, f"{name}: is a link or device: a backup holds only files and folders")
-    entry = expected.get(name)
+        raise _fail(archive, f"holds an unsafe path {name[:60]!r} (absolute, .., or odd)")
+    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE) or info.sparse:
+        raise _fail(archive, f"{name}: is a link, device or special file (a backup has none)")
+    entry = entries.get(name)
     if entry is None:
         raise _fail(archive, f"{name}: is stored but not in the manifest (tampered?)")
     if name in seen:
-        raise _fail(archive, f"{name}: is stored twice")
+        raise _fail(archive, f"{name}: is stored twice (tampered?)")
     seen.add(name)
     if (entry["kind"] == "dir") != info.isdir():
         raise _fail(archive, f"{name}: is stored as another kind than the manifest says")
+    if info.isfile() and info.size != entry["size"]:
+        raise _fail(archive, f"{name}: has {info.size} bytes, the manifest says {entry['size']}")
+    return entry
 
 
-def _check_content(archive, tar, info: tarfile.TarInfo, entry: dict) -> None:
-    if info.size != entry.get("size"):
-        raise _fail(
-            archive, f"{info.name}: has {info.size} bytes, the manifest says {entry.get('size')}"
-        )
+def _content(archive, tar, info, entry, out, keep: bool) -> bytes:
+    """Hash the member (writing it to `out` when given); its bytes when keep."""
+    if keep and info.size > archive_rules.SMALL_FILE:
+        raise _fail(archive, f"{info.name}: is larger than {archive_rules.SMALL_FILE >> 20} MiB")
     digest = hashlib.sha256()
+    kept = bytearray()
     handle = tar.extractfile(info)
     for block in iter(lambda: handle.read(CHUNK), b""):
         digest.update(block)
-    if digest.hexdigest() != entry.get("sha256"):
+        if keep:
+            kept += block
+        if out is not None:
+            out.write(block)
+    if digest.hexdigest() != entry["sha256"]:
         raise _fail(archive, f"{info.name}: checksum mismatch (damaged or changed)")
+    return bytes(kept)
 
 
-def occupied(target: Path, manifest: dict) -> list[str]:
-    """The archive's paths that already exist in target (what a restore would replace)."""
-    return [
-        m["name"]
-        for m in manifest["members"]
-        if m["kind"] == "file" and os.path.lexists(target / m["name"])
-    ]
-
-
-def extract(archive: Path, target: Path, manifest: dict) -> int:
-    """Extract into a staging folder beside target, then move each file into place."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    staging = target / f".jitsi-stack-restore-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(mode=0o700)
-    entries = {m["name"]: m for m in manifest["members"]}
+def _rules(archive: Path, entries: dict[str, dict], texts: dict[str, bytes]) -> dict[str, Rule]:
+    settings = {n: t for n, t in texts.items() if n != paths.MANIFEST}
     try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for info in tar:
-                if info.offset == 0:  # the manifest, read already
-                    continue
-                out = staging / info.name
-                if info.isdir():
-                    out.mkdir(parents=True, exist_ok=True)
-                    continue
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with _stream(archive, tar, info) as src, open(out, "xb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
-        for name in sorted(entries, key=lambda n: n.count("/")):
-            entry = entries[name]
-            final = target / name
-            if _through_link(target, name):
-                raise StackError(
-                    f"{name}: a folder on its way is a symbolic link: nothing was moved"
-                )
-            if entry["kind"] == "dir":
-                final.mkdir(exist_ok=True)
-            else:
-                if final.is_dir() and not final.is_symlink():
-                    raise StackError(f"{name}: is a folder in the target: move it away")
-                os.replace(staging / name, final)
-        for name in sorted(entries, key=lambda n: -n.count("/")):  # modes last: 0500 dirs
-            _own(target / name, entries[name])
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return len(entries)
-
-
-def _through_link(target: Path, name: str) -> bool:
-    path = target
-    for part in PurePosixPath(name).parts[:-1]:
-        path = path / part
-        if path.is_symlink():
-            return True
-    return (target / name).is_symlink()
-
-
-def _own(path: Path, entry: dict) -> None:
-    with contextlib.suppress(PermissionError):  # not root: the files stay ours
-        os.chown(path, int(entry["uid"]), int(entry["gid"]), follow_symlinks=False)
-    os.chmod(path, int(str(entry["mode"]), 8))
+        named = archive_rules.named_files(settings)
+    except ValueError as err:
+        raise _fail(archive, f"its settings: {err}") from None
+    generated: frozenset[str] = frozenset()
+    if paths.MANIFEST in texts:
+        try:
+            outputs = json.loads(texts[paths.MANIFEST]).get("outputs", [])
+        except (ValueError, AttributeError, RecursionError):
+            raise _fail(archive, f"{paths.MANIFEST}: is not the render record (damaged)") from None
+        if isinstance(outputs, list):
+            generated = frozenset(o for o in outputs if isinstance(o, str) and _safe_name(o))
+        if not generated:
+            generated = frozenset(path for path, _, _ in archive_rules.OUTPUTS)
+    rules: dict[str, Rule] = {}
+    for name, entry in entries.items():
+        found = archive_rules.rule(name, entry["kind"], named, generated)
+        if found is None:
+            raise _fail(archive, f"{name}: is no path `inv backup` writes (tampered?)")
+        if found.limit is not None and entry["kind"] == "file" and entry["size"] > found.limit:
+            raise _fail(
+                archive, f"{name}: {entry['size']} bytes is more than a {found.what} may have"
+            )
+        rules[name] = found
+    return rules

@@ -1,19 +1,15 @@
-"""Deletion and backup confined to the project tree.
+"""Deletion confined to the project tree (archives: backup.py).
 
-Neither function ever follows a symbolic link: links are removed or archived as links,
-their targets are never touched. Removal works on open directory descriptors
-(openat/unlinkat with O_NOFOLLOW), so a directory swapped for a link mid-walk is
-refused instead of followed, and it never crosses into another mounted filesystem.
+It never follows a symbolic link: links are removed, their targets are never touched.
+Removal works on open directory descriptors (openat/unlinkat with O_NOFOLLOW), so a
+directory swapped for a link mid-walk is refused instead of followed, and it never
+crosses into another mounted filesystem.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import os
-import secrets
 import stat
-import tarfile
 from pathlib import Path
 
 from jitsi_stack.errors import StackError
@@ -162,126 +158,3 @@ def _mount_error(path: Path) -> StackError:
         f"refusing to delete {path}: it is a mount point of another filesystem: "
         f"unmount it (sudo umount {path}) and re-run"
     )
-
-
-# --------------------------------------------------------------------------- backup
-
-
-def backup_archive(
-    root: Path,
-    members: list[Path],
-    dest_dir: Path,
-    *,
-    now: dt.datetime | None = None,
-) -> Path:
-    """Write dest_dir/jitsi-stack-backup-YYYYmmdd-HHMMSS.tar.gz and return its path.
-
-    Members that exist are stored relative to root; symlinks are stored as links and
-    never followed; members outside root are refused. The archive is mode 0600 from
-    creation, written under a temporary name in dest_dir and renamed into place.
-    dest_dir is created with mode 0700 when missing; it must not lie inside a member.
-    """
-    root_r = Path(root).resolve()
-    dest = Path(dest_dir)
-    if dest.is_symlink():
-        shown = dest.relative_to(root_r) if dest.is_relative_to(root_r) else dest
-        raise StackError(
-            f"{shown}: is a symbolic link: jitsi-stack writes backup archives only into a "
-            "real directory: replace the link with a directory"
-        )
-    try:
-        dest_r = dest.resolve()
-    except (OSError, RuntimeError) as exc:
-        raise StackError(f"cannot use backup directory {dest}: {exc}: choose another") from exc
-
-    chosen: list[tuple[Path, str]] = []  # (path with resolved parent, name in archive)
-    for member in members:
-        _, path = _confine(root_r, member, "back up")
-        if dest_r == path or dest_r.is_relative_to(path):
-            raise StackError(
-                f"backup directory {dest} is inside {path}, which is being backed up: "
-                "choose a backup directory outside it"
-            )
-        if not os.path.lexists(path):
-            continue
-        chosen.append((path, path.relative_to(root_r).as_posix()))
-
-    # Drop duplicates and members already inside a real directory being archived.
-    dirs = {p for p, _ in chosen if p.is_dir() and not p.is_symlink()}
-    unique: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-    for path, arcname in chosen:
-        if path in seen or any(d != path and path.is_relative_to(d) for d in dirs):
-            continue
-        seen.add(path)
-        unique.append((path, arcname))
-
-    _make_private_dir(dest)
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    final = dest / f"jitsi-stack-backup-{stamp}.tar.gz"
-    tmp = dest / f".{final.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
-    except OSError as exc:
-        raise StackError(
-            f"cannot write a backup in {dest}: {exc.strerror or exc}: "
-            "fix its permissions or choose another backup directory"
-        ) from exc
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            os.fchmod(raw.fileno(), 0o600)  # os.open's mode is filtered by the umask; pin it
-            with tarfile.open(fileobj=raw, mode="w:gz", dereference=False) as tar:
-                for path, arcname in unique:
-                    tar.add(path, arcname=arcname, recursive=True)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, final)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, PermissionError):
-            raise StackError(
-                f"cannot write backup {final}: permission denied reading "
-                f"{exc.filename or 'a member'}: re-run as root (sudo)"
-            ) from exc
-        if isinstance(exc, OSError):
-            raise StackError(
-                f"cannot write backup {final}: {exc.strerror or exc}: "
-                "check free space and permissions, then re-run"
-            ) from exc
-        raise
-    _fsync_dir(dest)
-    return final
-
-
-def _make_private_dir(dest: Path) -> None:
-    if dest.is_dir():
-        return
-    try:
-        dest.mkdir(mode=0o700, parents=True)
-        os.chmod(dest, 0o700)  # mkdir's mode is filtered by the umask
-    except FileExistsError as exc:
-        if not dest.is_dir():
-            raise StackError(
-                f"backup directory {dest} exists and is not a directory: choose another"
-            ) from exc
-    except OSError as exc:
-        raise StackError(
-            f"cannot create backup directory {dest}: {exc.strerror or exc}: "
-            "fix its parent's permissions or choose another"
-        ) from exc
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

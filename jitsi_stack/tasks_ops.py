@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import sys
 from pathlib import Path
 
 from invoke import Exit, task
 
 from . import project, ui
+from .docker import Runner
+from .errors import StackError
 from .task_support import _locked, _stack, operator_errors
 
 
@@ -58,6 +61,8 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
             recordings=include_recordings,
             progress=_progress(),
         )
+    for path, why in result.left_out:
+        ui.warn(f"{path}: named by the settings but {why}: not in the backup (copy it yourself)")
     shown = {
         "archive": str(result.path),
         "members": result.members,
@@ -77,39 +82,68 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
     name="restore",
     positional=["file"],
     help={
-        "file": "The backup archive (.tar.gz) to restore into the project folder",
+        "file": "An archive of backups/ or of `inv backup --to` to restore into the project folder",
         "yes": "Replace the files the folder already has (they are archived first)",
     },
 )
 @operator_errors
 def restore_task(c, file, yes=False):
-    """Restore a backup into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, paths, restore
-    from .safefs import backup_archive
+    """Restore an archive into an empty project folder (or, with confirmation, over one)."""
+    from . import clean, paths, restore, restore_target
 
     root = project.root(c)
-    archive = Path(file).resolve()
-    manifest = restore.read_manifest(archive)
-    existing = restore.occupied(root, manifest)
-    saved = None
-    if existing:
-        clean.confirm(
-            "restore",
-            [f"replace {len(existing)} file(s) of {root}, first {existing[0]} (they are "
-             f"archived to {paths.ARCHIVES}/ first)"],
-            yes,
-            ui.interactive(),
-        )  # fmt: skip
+    archive = Path(file).absolute()
+    checked = restore.check(archive)  # the whole archive, nothing written
+    target = restore_target.check_target(root, checked)  # the folder, nothing written
+    running = _running(c, root)
+    if running:
+        raise StackError(
+            f"{root}: {running[0]} of this project is running ({len(running)} container(s)): "
+            "stop it first (`inv stop`), then restore; nothing was restored"
+        )
+    if Runner.from_context(c).dry:
+        ui.info(f"dry run: would restore {len(checked.entries)} entries into {root}")
+        return
+    lines = []
+    if target.replaced:
+        lines.append(
+            f"replace {len(target.replaced)} path(s) of {root}, first {target.replaced[0]}"
+        )
+    for name in target.aside:
+        lines.append(
+            f"move {name} aside: the archive has no such layer and it would stay in force "
+            "over the restored settings"
+        )
+    if lines:
+        lines.append(f"what they hold is archived to {paths.ARCHIVES}/ first")
+        clean.confirm("restore", lines, yes, ui.interactive())
     with _locked(c, "restore"):
-        if existing:
-            saved = backup_archive(root, [root / name for name in existing], root / paths.ARCHIVES)
-        count = restore.extract(archive, root, manifest)
-    if saved:
-        ui.info(f"what the folder held is saved in {saved.relative_to(root)}")
+        done = restore_target.apply(checked, target)
+    for name in target.aside:
+        ui.warn(f"{name}: moved aside (not in the archive, it would override the restored ones)")
+    for name in sorted(os.environ):  # settings layers of the environment stay in force too
+        if name.startswith("JITSI_STACK_") and name != "JITSI_STACK_ROOT":
+            ui.warn(f"{name} is set: it overrides the restored settings (unset it to run the "
+                    "deployment as it was backed up)")  # fmt: skip
+    if done.saved:
+        ui.info(f"what the folder held is saved in {done.saved.relative_to(root)}")
+    manifest = checked.manifest
     ui.show(
-        f"restored {count} entries of project {manifest.get('project')} "
-        f"({manifest.get('image_tag')}, {manifest.get('created')}): run `inv start`"
+        f"restored {done.count} entries of project {manifest['project']} "
+        f"({manifest['image_tag']}, {manifest['created']}): run `inv start`"
     )
+
+
+def _running(c, root: Path) -> list[str]:
+    """The running containers of the project in root, when its settings load and Docker
+    answers (a new machine without either has none)."""
+    from .stack import Stack
+
+    try:
+        stack = Stack.load(root, Runner.from_context(c))
+        return sorted(x.name for x in stack.compose.ps() if x.state == "running")
+    except (StackError, OSError):
+        return []
 
 
 CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to date, 1: newer)
@@ -118,7 +152,6 @@ CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to da
 def update_check(c, *, as_json: bool) -> None:
     """The stable releases newer than the running tag; exit 1 when there are any."""
     from . import releases
-    from .errors import StackError
     from .upstream import RELEASE
 
     stack = _stack(c)

@@ -43,8 +43,8 @@ def _backup(stack: Stack) -> None:
     from . import backup, project
 
     root = stack.d.root
-    result = backup.write(stack, project.load(root).files, tag=backup.BEFORE_UPDATE)
-    backup.prune(root / paths.ARCHIVES, backup.BEFORE_UPDATE, backup.KEEP_BEFORE_UPDATE)
+    result = backup.write(stack, project.load(root).files, kind="before-update")
+    backup.prune(root / paths.ARCHIVES, "before-update", backup.KEEP_BEFORE_UPDATE)
     paused = f", prosody paused {result.paused:.2f}s" if result.paused else ""
     ui.info(f"backup: {result.path.relative_to(root)}{paused}")
 

@@ -259,7 +259,7 @@ def test_clean_all_backs_up_first_and_never_follows_links_out(stack, tmp_path):
     link.symlink_to(outside, target_is_directory=True)
     proc = inv(stack, "clean", "--all", "--yes")
     assert proc.returncode == 0, proc.stderr
-    archives = list((stack / "backups").glob("jitsi-stack-backup-*.tar.gz"))
+    archives = list((stack / "backups").glob("jitsi-stack-before-clean-*.tar.gz"))
     assert len(archives) == 1
     assert (archives[0].stat().st_mode & 0o777) == 0o600
     listing = subprocess.run(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import stat
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from jitsi_stack.errors import StackError
-from jitsi_stack.safefs import backup_archive, safe_remove
+from jitsi_stack.safefs import safe_remove
 
 
 def snapshot(path: Path) -> dict[str, tuple[int, str]]:
@@ -176,83 +174,3 @@ def test_removes_tree_owned_by_another_uid_mode_0700(tmp_path: Path) -> None:
     assert safe_remove(root, tree) is True
     assert not tree.exists()
     assert root.is_dir()
-
-
-# --------------------------------------------------------------------------- backup_archive
-
-NOW = dt.datetime(2025, 3, 4, 5, 6, 7)
-
-
-def test_backup_archive(layout: dict[str, Path], tmp_path: Path) -> None:
-    root, tree = layout["root"], layout["tree"]
-    dest = tmp_path / "backups" / "nested"
-    old_umask = os.umask(0)  # a permissive umask must not widen the archive's mode
-    try:
-        path = backup_archive(
-            root,
-            [root / "jitsi-stack.yml", tree, root / "missing.env", tree / "web"],
-            dest,
-            now=NOW,
-        )
-    finally:
-        os.umask(old_umask)
-
-    assert path == dest / "jitsi-stack-backup-20250304-050607.tar.gz"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(dest.stat().st_mode) == 0o700
-    assert sorted(p.name for p in dest.iterdir()) == [path.name]  # no temp file left
-
-    with tarfile.open(path) as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        names = set(members)
-        assert "jitsi-stack.yml" in names
-        assert "config/web/keys/cert.key" in names
-        assert "config/prosody/data/accounts.dat" in names
-        assert "missing.env" not in names
-        assert all(not n.startswith(("/", "..")) for n in names)
-        assert len(tar.getnames()) == len(names)  # config/web was not added twice
-
-        for link, target in [
-            ("config/link-to-outside-dir", str(layout["outside"] / "secrets")),
-            ("config/web/link-to-outside-file", str(layout["outside"] / "file.txt")),
-            ("config/dangling", str(tmp_path / "does-not-exist")),
-        ]:
-            assert members[link].type == tarfile.SYMTYPE
-            assert members[link].linkname == target
-        assert not any("sentinel" in n or n.endswith("file.txt") for n in names)
-        for m in tar.getmembers():
-            if m.isfile():
-                data = tar.extractfile(m).read()
-                assert b"do not delete" not in data
-                assert b"outside file" not in data
-        assert tar.extractfile("config/web/keys/cert.key").read() == b"-----KEY-----\n"
-
-
-def test_backup_refuses_dest_inside_member(layout: dict[str, Path]) -> None:
-    root, tree = layout["root"], layout["tree"]
-    for dest in (tree / "backups", tree, root / "config" / "web" / "bk"):
-        with pytest.raises(StackError, match="choose a backup directory outside it"):
-            backup_archive(root, [tree], dest, now=NOW)
-    assert not (tree / "backups").exists()
-    # beside the members, inside root, is fine
-    path = backup_archive(root, [tree], root / "backups", now=NOW)
-    assert path.parent == root / "backups"
-
-
-def test_backup_refuses_members_outside_root(layout: dict[str, Path], tmp_path: Path) -> None:
-    root, outside = layout["root"], layout["outside"]
-    for member in (outside, root / ".." / "outside", layout["tree"] / "link-to-outside-dir" / "x"):
-        with pytest.raises(StackError, match="outside the project directory"):
-            backup_archive(root, [member], tmp_path / "bk", now=NOW)
-    assert not (tmp_path / "bk").exists()
-
-
-def test_backup_of_a_symlink_member_stores_the_link(
-    layout: dict[str, Path], tmp_path: Path
-) -> None:
-    root, tree = layout["root"], layout["tree"]
-    path = backup_archive(root, [tree / "link-to-outside-dir"], tmp_path / "bk", now=NOW)
-    with tarfile.open(path) as tar:
-        assert [(m.name, m.type) for m in tar.getmembers()] == [
-            ("config/link-to-outside-dir", tarfile.SYMTYPE)
-        ]
