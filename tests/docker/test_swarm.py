@@ -208,6 +208,84 @@ def test_global_bridges_run_one_per_labelled_node_and_recover_without_depends_on
         assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
 
 
+AGENT, AGENT_PASSWORD = "agent042", "Swarm-pass-042"
+PROSODY_CFG = "/run/prosody/config/prosody.cfg.lua"  # djm stable-11146-2 scripts/config:23
+INTERNAL_AUTH = "auth: {enabled: true, type: internal, guests: true}\n"
+
+
+def agent_login(cluster) -> str:
+    """SASL PLAIN over BOSH through the swarm's web, as the login dialog does."""
+    from jitsi_stack.smoke.xmpp import BoshClient, Deadline
+
+    url = f"http://{cluster.ip('jssw-n1')}:{HTTP}/http-bind"
+    client = BoshClient(url, "meet.jitsi", Deadline(15))
+    try:
+        client.connect()
+        client.login_plain(AGENT, AGENT_PASSWORD)
+        return client.bind()
+    finally:
+        client.terminate()
+
+
+def prosody_node(project) -> str:
+    """The node that runs prosody's task (the stack has converged)."""
+    status = inv(project, "swarm.status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = {r["name"]: r for r in json.loads(status.stdout)["services"]}
+    (node,) = rows["jitsi-prosody"]["nodes"]
+    return node
+
+
+def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
+    """An agent account made in prosody (prosodyctl's admin shell in the task's container,
+    on its node's engine) still logs in after `docker service update --force` replaced the
+    prosody task with a new container."""
+    from jitsi_stack.smoke.xmpp import SaslError
+
+    write_settings(project, settings(cluster, cluster.repo) + INTERNAL_AUTH)
+    try:
+        proc = inv(project, "swarm.deploy", "--timeout", "180")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        node = prosody_node(project)
+        before = container_of(cluster, node, f"{STACK}_jitsi-prosody")
+        made = subprocess.run(
+            ["docker", "exec", "-i", node, "docker", "exec", "-i", before,
+             "prosodyctl", "--config", PROSODY_CFG, "shell", "--quiet"],
+            input=f'user:create("{AGENT}@meet.jitsi", "{AGENT_PASSWORD}")\n',
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 0 and "| OK" in made.stdout, made.stdout + made.stderr
+        assert agent_login(cluster)
+
+        cluster.manager("service", "update", "--detach", "--force", f"{STACK}_jitsi-prosody")
+        deadline = time.monotonic() + 150
+        after, node_after, last = before, node, ""
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            status = inv(project, "swarm.status", "--json")
+            if status.returncode != 0:
+                continue
+            node_after = prosody_node(project)
+            after = container_of(cluster, node_after, f"{STACK}_jitsi-prosody")
+            if after == before:
+                continue
+            try:
+                assert agent_login(cluster)
+                last = ""
+                break
+            except SaslError as exc:
+                last = f"{exc.condition}: {exc}"
+                if exc.condition == "not-authorized":
+                    break
+            except Exception as exc:  # the web's upstream not answering yet
+                last = repr(exc)
+        assert after != before, "prosody was not replaced"
+        assert not last, f"{AGENT} no longer logs in after prosody moved to {after[:12]}: {last}"
+    finally:
+        write_settings(project, settings(cluster, cluster.repo))
+        assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
+
+
 def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
     before_file = (project / "swarm/stack.yml").read_bytes()
     fmt = "{{.Spec.Name}} {{.Version.Index}}"
