@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, paths
+from . import __version__, paths, swarm
 from .errors import StackError
 
 FORMAT = 1
@@ -192,6 +192,7 @@ def write(
     tag: str = "",
 ) -> Result:
     """Write the archive; return where, how many members and how long prosody paused."""
+    swarm.refuse_host_backup(stack.d.root, "backup")  # its prosody data is on a node
     d = stack.d
     root = Path(d.root).resolve()
     extra = [c for c in ((d.certificate.cert, d.certificate.key) if d.certificate else ())]

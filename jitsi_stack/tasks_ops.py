@@ -79,10 +79,11 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
 @operator_errors
 def restore_task(c, file, yes=False):
     """Restore a backup into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, paths, restore
+    from . import clean, paths, restore, swarm
     from .safefs import backup_archive
 
     root = project.root(c)
+    swarm.refuse_host_backup(root, "restore")
     archive = Path(file).resolve()
     manifest = restore.read_manifest(archive)
     existing = restore.occupied(root, manifest)

@@ -2,7 +2,8 @@
 docker.io, the stand-in images from Debian's docker-registry): `inv swarm.deploy` converges
 without depends_on, one bridge per node answers on its node's address, jicofo counts the
 bridges of both nodes, smoke passes against the swarm's web, the passwords are Swarm
-secrets, a node label that matches no node changes nothing, `inv swarm.rm` leaves nothing.
+secrets, an agent account survives a replaced prosody task (its data volume), a node label
+that matches no node changes nothing, `inv swarm.rm` leaves nothing but prosody's data.
 The host engine never enters swarm mode."""
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ def test_global_bridges_run_one_per_labelled_node_and_recover_without_depends_on
 
 AGENT, AGENT_PASSWORD = "agent042", "Swarm-pass-042"
 PROSODY_CFG = "/run/prosody/config/prosody.cfg.lua"  # djm stable-11146-2 scripts/config:23
-INTERNAL_AUTH = "auth: {enabled: true, type: internal, guests: true}\n"
+# agent accounts: internal auth, prosody (and its data volume) pinned to the manager
+INTERNAL_AUTH = "  prosody_node: jssw-n1\nauth: {enabled: true, type: internal, guests: true}\n"
 
 
 def agent_login(cluster) -> str:
@@ -239,7 +241,8 @@ def prosody_node(project) -> str:
 def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
     """An agent account made in prosody (prosodyctl's admin shell in the task's container,
     on its node's engine) still logs in after `docker service update --force` replaced the
-    prosody task with a new container."""
+    prosody task with a new container. Before the named volume (commit 36de728's run):
+    "not-authorized", the account had lived in the old container's layer."""
     from jitsi_stack.smoke.xmpp import SaslError
 
     write_settings(project, settings(cluster, cluster.repo) + INTERNAL_AUTH)
@@ -256,6 +259,12 @@ def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
         )  # fmt: skip
         assert made.returncode == 0 and "| OK" in made.stdout, made.stdout + made.stderr
         assert agent_login(cluster)
+        # inv backup / restore would read and write this host's folders: refused, one line
+        for args in (("backup",), ("restore", "nothing.tar.gz")):
+            refused = inv(project, *args)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert f"volume {STACK}_prosody-data on jssw-n1" in refused.stderr
+        assert not (project / "backups").exists()
 
         cluster.manager("service", "update", "--detach", "--force", f"{STACK}_jitsi-prosody")
         deadline = time.monotonic() + 150
@@ -280,6 +289,7 @@ def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
             except Exception as exc:  # the web's upstream not answering yet
                 last = repr(exc)
         assert after != before, "prosody was not replaced"
+        assert node_after == "jssw-n1"  # pinned: the volume is there
         assert not last, f"{AGENT} no longer logs in after prosody moved to {after[:12]}: {last}"
     finally:
         write_settings(project, settings(cluster, cluster.repo))
@@ -288,7 +298,9 @@ def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
 
 def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
     before_file = (project / "swarm/stack.yml").read_bytes()
-    fmt = "{{.Spec.Name}} {{.Version.Index}}"
+    # the specs, not Version.Index: Swarm bumps that when an earlier rolling update's
+    # status turns "completed", seconds after the tasks run (the test before redeploys)
+    fmt = "{{json .Spec}} {{json .PreviousSpec}}"
     ids = cluster.manager("service", "ls", "-q").stdout.split()
     before = cluster.manager("service", "inspect", "--format", fmt, *ids).stdout
     write_settings(project, settings(cluster, cluster.repo, label="jitsi.jvb=nowhere"))
@@ -307,17 +319,19 @@ def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
 def test_rm_leaves_nothing(project, cluster):
     proc = inv(project, "swarm.rm")
     assert proc.returncode == 0, proc.stderr
+    assert f"kept prosody's data: the volume {STACK}_prosody-data" in proc.stderr
     label = f"label=com.docker.stack.namespace={STACK}"
     for kind in ("service", "network", "secret", "config"):
         assert cluster.manager(kind, "ls", "-q", "--filter", label).stdout.split() == [], kind
     deadline = time.monotonic() + 60
     for node in cluster.nodes:  # each node's agent removes its task containers and volumes
+        kept = [f"{STACK}_prosody-data"] if node == "jssw-n1" else []  # prosody's data stays
         while time.monotonic() < deadline:
             left = cluster.on(node, "ps", "-aq").stdout.split()
             volumes = cluster.on(node, "volume", "ls", "-q").stdout.split()
-            if not left and not volumes:
+            if not left and volumes == kept:
                 break
             time.sleep(0.5)
-        assert (left, volumes) == ([], []), node
+        assert (left, volumes) == ([], kept), node
     again = inv(project, "swarm.rm")
     assert again.returncode == 0 and "no stack was deployed" in again.stderr
