@@ -23,6 +23,8 @@ read back from the rendered docker-compose.yml, so neither is kept twice. What
   upstream wants it), of the size the compose file gives.
 - jibri's shm_size is ignored: /dev/shm becomes a tmpfs mount of that size.
 - healthchecks: kept, from the compose file.
+- web's resolver: NGINX_RESOLVER=127.0.0.11 valid=10s (WEB_RESOLVER), so nginx finds a
+  replaced prosody task within seconds.
 - prosody's data (/var/lib/prosody, a bind of jitsi-meet/storage/prosody in the compose
   file) is no VOLUME of upstream's image (docker-jitsi-meet stable-11146-2
   prosody/Dockerfile:83 declares only /config and /prosody-plugins-custom) and every Swarm
@@ -62,6 +64,13 @@ CUSTOM_CONFIG_FILE = "swarm/custom-config.js"  # the web image appends /config/c
 SECRETS_DIR = f"{paths.STATE_DIR}/swarm-secrets"  # written for a deploy, removed after it
 # Written by `inv swarm.deploy`, removed by `inv swarm.rm`: the project runs as a stack.
 DEPLOYED_FILE = f"{paths.STATE_DIR}/swarm-stack.json"
+# web's nginx proxies BOSH and websockets to prosody by name and resolves it through
+# NGINX_RESOLVER (upstream: the nameservers of /etc/resolv.conf, in a task Docker's own
+# 127.0.0.11; web/rootfs/etc/s6-overlay/scripts/config:102-121 and `resolver` in
+# nginx.conf:28-30 of docker-jitsi-meet stable-11146-2), keeping an answer for its TTL,
+# which Docker's DNS sets to 600 s (moby/libnetwork resolver.go respTTL). A replaced
+# prosody task has a new address: without `valid=` web answered 502 for up to 10 minutes.
+WEB_RESOLVER = "127.0.0.11 valid=10s"
 # The named volume that keeps prosody's data (accounts) on its node; the stack's name is
 # "<stack>_prosody-data".
 PROSODY_VOLUME = "prosody-data"
@@ -252,6 +261,8 @@ def view(s: Settings, d: Deployment, secrets: Mapping[str, str]) -> SwarmView:
         if svc.kind == "jvb":
             continue
         env, names = _environment(d, compose[svc.name])
+        if svc.kind == "web" and "NGINX_RESOLVER" not in d.env:
+            env.append(f"NGINX_RESOLVER={WEB_RESOLVER}")
         where, volumes = core, ()
         if svc.kind == "prosody":
             where = (*core, f"node.hostname == {pin}") if pin else core

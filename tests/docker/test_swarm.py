@@ -291,9 +291,60 @@ def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
         assert after != before, "prosody was not replaced"
         assert node_after == "jssw-n1"  # pinned: the volume is there
         assert not last, f"{AGENT} no longer logs in after prosody moved to {after[:12]}: {last}"
+        backup_and_restore_the_volume_as_the_docs_say(cluster)
     finally:
         write_settings(project, settings(cluster, cluster.repo))
         assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
+
+
+def backup_and_restore_the_volume_as_the_docs_say(cluster) -> None:
+    """docs/scaling.md, "Backup on Swarm": with prosody scaled to 0, tar the volume out
+    through the node's engine with the prosody image; the volume emptied (a new node);
+    tar it back in, scale to 1: the agent logs in again."""
+    from jitsi_stack.smoke.xmpp import SaslError
+    from tests.swarm_helpers.cluster import sh
+
+    service, volume = f"{STACK}_jitsi-prosody", f"{STACK}_prosody-data"
+    image = f"{cluster.repo}/prosody:swarm"
+    tar = f"docker run --rm -i --entrypoint tar -v {volume}:/var/lib/prosody"
+
+    def scale(replicas: int) -> None:
+        cluster.manager("service", "scale", "--detach", f"{service}={replicas}")
+
+    scale(0)
+    deadline = time.monotonic() + 60
+    label = f"label=com.docker.swarm.service.name={service}"
+    while cluster.on("jssw-n1", "ps", "-q", "--filter", label).stdout.strip():
+        assert time.monotonic() < deadline, "prosody did not stop"
+        time.sleep(1)
+    sh("docker", "exec", "jssw-n1", "sh", "-c",
+       f"{tar}:ro {image} -C /var/lib/prosody -cz . > /tmp/prosody-data.tar.gz")  # fmt: skip
+    cluster.on("jssw-n1", "run", "--rm", "--entrypoint", "sh", "-v", f"{volume}:/var/lib/prosody",
+               image, "-c", "rm -rf /var/lib/prosody/data")  # fmt: skip
+    empty = cluster.on("jssw-n1", "run", "--rm", "--entrypoint", "ls", "-v",
+                       f"{volume}:/var/lib/prosody", image, "-A", "/var/lib/prosody")  # fmt: skip
+    assert "data" not in empty.stdout.split(), empty.stdout
+    sh("docker", "exec", "jssw-n1", "sh", "-c",
+       f"{tar} {image} -C /var/lib/prosody -xz < /tmp/prosody-data.tar.gz")  # fmt: skip
+    scale(1)
+    deadline, last = time.monotonic() + 150, "not tried"
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            assert agent_login(cluster)
+            return
+        except SaslError as exc:
+            last = f"{exc.condition}: {exc}"
+            if exc.condition == "not-authorized":
+                break
+        except Exception as exc:  # prosody not up yet
+            last = repr(exc)
+    tasks = cluster.manager("service", "ps", "--no-trunc", service, check=False).stdout
+    logs = cluster.manager("service", "logs", "--tail", "30", service, check=False)
+    raise AssertionError(
+        f"{AGENT} does not log in after the volume's restore: {last}\n{tasks}\n"
+        f"{logs.stdout}{logs.stderr}"
+    )
 
 
 def test_a_label_that_matches_no_node_changes_nothing(project, cluster):

@@ -334,3 +334,13 @@ def test_backup_and_restore_refuse_a_project_that_runs_as_a_stack(root, tmp_path
     swarm.forget_deploy(root)  # `inv swarm.rm`: the host's folders are the project's again
     assert swarm.deployed(root) is None
     swarm.refuse_host_backup(root, "backup")
+
+
+def test_web_resolves_prosody_again_within_seconds(root):
+    """Docker's DNS answers with a TTL of 600 s: nginx would keep a replaced prosody task's
+    old address that long (502) unless its resolver says valid=."""
+    web = stack_of(root)["services"]["jitsi-web"]
+    assert "NGINX_RESOLVER=127.0.0.11 valid=10s" in web["environment"]
+    own = stack_of(root, NODES + "env: {NGINX_RESOLVER: 192.0.2.53}\n")["services"]["jitsi-web"]
+    resolvers = [e for e in own["environment"] if e.startswith("NGINX_RESOLVER=")]
+    assert resolvers == ["NGINX_RESOLVER=192.0.2.53"]  # the operator's own stands
