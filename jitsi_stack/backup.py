@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, paths
+from . import __version__, paths, swarm
 from .archive_rules import (  # noqa: F401 - the archive's facts, used by callers
     CONTAINER_UID,
     GENERATED,
@@ -248,6 +248,7 @@ def write(
     """Back up the deployment; return where, how many members and how long prosody paused."""
     from . import files
 
+    swarm.refuse_host_backup(stack.d.root, "backup")  # its prosody data is on a node
     d = stack.d
     root = Path(d.root).resolve()
     extra = list(d.extra_files) + ([d.frontend_file] if d.frontend_file else [])

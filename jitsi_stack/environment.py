@@ -86,7 +86,8 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
     # with `resolver {{ .Env.NGINX_RESOLVER }}` and, unset, the nameservers of resolv.conf
     # with no valid= (docker-jitsi-meet 738058b4 web/rootfs/defaults/nginx.conf:28-29,
     # web/rootfs/etc/s6-overlay/scripts/config:101-124): it keeps a recreated prosody's old
-    # address for the TTL Docker's DNS answers with, and BOSH answers 502 meanwhile. Docker's
+    # address for the TTL Docker's DNS answers with (600 s, moby/libnetwork resolver.go
+    # respTTL), and BOSH answers 502 meanwhile (a Swarm test saw 9.5 min). Docker's
     # embedded DNS (127.0.0.11 on every user-defined network, Compose and Swarm alike) with a
     # short valid= finds a moved prosody again within seconds.
     env["NGINX_RESOLVER"] = NGINX_RESOLVER

@@ -8,9 +8,10 @@ secret reference), and every other secret variable comes from a Secret the compo
 reads through `extraEnvFrom`. The operator creates those Secrets; `inv helm.values`
 prints the kubectl commands with the values masked.
 
-The keys written are checked against the chart's values.yaml of VALIDATED (a copy is
-test data: tests/data/jitsi-helm-<version>-values.yaml). The variable names the chart
-sets itself come from its templates of that release (templates/*/configmap.yaml).
+The keys written are checked against the chart's values.yaml of VALIDATED (its key paths
+and types, read from the chart by tools/helm_chart_facts.py into the test data
+tests/data/jitsi-helm-<version>-facts.json). The variable names the chart sets itself
+come from its templates of that release (templates/*/configmap.yaml).
 """
 
 from __future__ import annotations

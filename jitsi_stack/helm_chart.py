@@ -1,7 +1,7 @@
 """The community Helm chart (jitsi-contrib/jitsi-helm, chart jitsi-meet) as `inv helm.values`
 knows it: the release whose values.yaml and templates it follows, the variables each
 component's ConfigMap sets itself, the chart's secret references, and the helm.* rules.
-Checked against the chart's values.yaml (tests/data/jitsi-helm-<version>-values.yaml)."""
+Checked against the chart's values.yaml (its facts: tests/data/jitsi-helm-<version>-facts.json)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ INGRESS_TLS = _names(
 # What each component's own ConfigMap sets (chart 3.4.0, templates/<component>/configmap.yaml
 # and the env of jvb/deployment.yaml): written again under extraEnvs it would be a
 # duplicate key of that ConfigMap, so the chart's value stands. tests/unit/test_helm.py
-# reads the same names from copies of those templates (tests/data/jitsi-helm-3.4.0-templates).
+# compares them with the names tools/helm_chart_facts.py read from those templates
+# (jitsi-contrib/jitsi-helm v3.4.0, commit b849a05a; tests/data/jitsi-helm-3.4.0-facts.json).
 CHART_SETS = {
     comp: _names(names)
     for comp, names in {

@@ -459,6 +459,14 @@ SCHEMA: dict[str, Any] = {
             "Empty: every node.",
             example="jitsi.jvb=true",
         ),
+        "prosody_node": Field(
+            "str",
+            "",
+            "The node (its hostname) prosody is pinned to: its data, the agents' accounts, "
+            "live in a volume of that node. Needed with auth.type internal. Empty: "
+            "prosody runs where swarm.core_label places it.",
+            example="manager1",
+        ),
         "nodes": Field(
             "mapping",
             {},

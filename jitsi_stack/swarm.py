@@ -23,6 +23,16 @@ read back from the rendered docker-compose.yml, so neither is kept twice. What
   upstream wants it), of the size the compose file gives.
 - jibri's shm_size is ignored: /dev/shm becomes a tmpfs mount of that size.
 - healthchecks: kept, from the compose file.
+- web's resolver: NGINX_RESOLVER=127.0.0.11 valid=10s comes with the Deployment's env
+  (environment.NGINX_RESOLVER), so nginx finds a replaced prosody task within seconds.
+- prosody's data (/var/lib/prosody, a bind of jitsi-meet/storage/prosody in the compose
+  file) is no VOLUME of upstream's image (docker-jitsi-meet stable-11146-2
+  prosody/Dockerfile:83 declares only /config and /prosody-plugins-custom) and every Swarm
+  restart is a new container: it is the named volume <stack>_prosody-data, which lives on
+  one node. With internal auth (agent accounts) prosody is pinned to swarm.prosody_node,
+  so a replaced task finds the same volume; without that setting render refuses.
+- Backup and restore read and write this host's folders, which a Swarm deployment does
+  not use: refused (refuse_host_backup) while the project has a stack deployed.
 
 Passwords: the images read them only from their environment (no *_FILE support). Each
 is a Swarm secret (encrypted in the managers' raft log, mounted in memory at
@@ -37,11 +47,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from . import paths
-from .errors import SettingsError, StackError
+from .errors import SettingsError, StackError, UsageError
 from .swarm_settings import label_constraint, node_ips
 
 if TYPE_CHECKING:
@@ -52,6 +62,11 @@ STACK_FILE = "swarm/stack.yml"
 WRAPPER_FILE = "swarm/with-secrets.sh"
 CUSTOM_CONFIG_FILE = "swarm/custom-config.js"  # the web image appends /config/custom-config.js
 SECRETS_DIR = f"{paths.STATE_DIR}/swarm-secrets"  # written for a deploy, removed after it
+# Written by `inv swarm.deploy`, removed by `inv swarm.rm`: the project runs as a stack.
+DEPLOYED_FILE = f"{paths.STATE_DIR}/swarm-stack.json"
+# The named volume that keeps prosody's data (accounts) on its node; the stack's name is
+# "<stack>_prosody-data".
+PROSODY_VOLUME = "prosody-data"
 SUPPORTED = ("web", "prosody", "jicofo", "jvb", "jibri")
 WRAPPER_TARGET = "/usr/local/bin/jitsi-stack-secrets"
 # How upstream's images start: ENTRYPOINT ["/init"] and no CMD (docker-jitsi-meet
@@ -82,6 +97,7 @@ class SwarmService:
     labels: tuple[tuple[str, str], ...]
     configs: tuple[tuple[str, str, int], ...] = ()  # (config key, target, mode)
     node: str = ""  # the node a per-node bridge is placed on
+    volumes: tuple[tuple[str, str], ...] = ()  # (named volume key, target)
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,12 @@ class SwarmView:
     network_external: bool
     internal_network: str
     warnings: tuple[str, ...] = field(default=())
+    volumes: Mapping[str, str] = field(default_factory=dict)  # key -> volume name
+    prosody_node: str = ""  # the node prosody (and its volume) is pinned to; "" floats
+
+    @property
+    def prosody_volume(self) -> str:
+        return self.volumes[PROSODY_VOLUME]
 
     @property
     def constraints(self) -> dict[str, list[str]]:
@@ -201,6 +223,14 @@ def _refuse(s: Settings, d: Deployment) -> None:
                 "jibri): turn it off for `inv swarm.render`, or run it with Compose"
             ]
         )
+    if d.auth.internal and not s["swarm.prosody_node"]:
+        raise SettingsError(
+            [
+                "swarm.prosody_node: empty with auth.type internal: prosody keeps the agents' "
+                "accounts in a volume of one node: name that node (`docker node ls`), "
+                "or use auth.type: jwt"
+            ]
+        )
     if not s["swarm.nodes"] and not (s["jvb.stun_server"] or "JVB_STUN_SERVERS" in d.env):
         raise SettingsError(
             [
@@ -215,12 +245,20 @@ def view(s: Settings, d: Deployment, secrets: Mapping[str, str]) -> SwarmView:
     _refuse(s, d)
     compose = _compose_services(d)
     core = (label_constraint(s["swarm.core_label"]) if s["swarm.core_label"] else MANAGER,)
+    pin = s["swarm.prosody_node"]
     out: list[SwarmService] = []
     for svc in d:
         if svc.kind == "jvb":
             continue
         env, names = _environment(d, compose[svc.name])
-        out.append(_service(svc, compose[svc.name], env, names, "replicated", core))
+        where: tuple[str, ...] = core
+        volumes: tuple[tuple[str, str], ...] = ()
+        if svc.kind == "prosody":
+            where = (*core, f"node.hostname == {pin}") if pin else core
+            volumes = ((PROSODY_VOLUME, _data_target(compose[svc.name])),)
+        out.append(_service(svc, compose[svc.name], env, names, "replicated", where))
+        if volumes:
+            out[-1] = replace(out[-1], volumes=volumes)
     out[3:3] = _bridges(s, d, compose)
     warnings = []
     if s["jvb.count"] > 1:
@@ -244,7 +282,20 @@ def view(s: Settings, d: Deployment, secrets: Mapping[str, str]) -> SwarmView:
         network_external=d.network_external,
         internal_network=d.internal_network,
         warnings=tuple(warnings),
+        volumes={PROSODY_VOLUME: f"{d.project}_{PROSODY_VOLUME}"},
+        prosody_node=pin,
     )
+
+
+def _data_target(compose: Mapping) -> str:
+    """Where prosody keeps its data: the target of the compose file's bind of
+    jitsi-meet/storage/prosody (upstream: ${CONFIG}/storage/prosody:/var/lib/prosody,
+    docker-jitsi-meet stable-11146-2 docker-compose.yml:216)."""
+    for spec in compose.get("volumes") or ():
+        source, _, rest = str(spec).partition(":")
+        if source.removeprefix("./") == paths.PROSODY_DATA:
+            return rest.partition(":")[0]
+    raise StackError(f"templates/docker-compose.yml.j2: prosody mounts no {paths.PROSODY_DATA}")
 
 
 def _service(
@@ -322,6 +373,52 @@ def render(v: SwarmView) -> dict[str, str]:
         WRAPPER_FILE: wrapper_text(),
         CUSTOM_CONFIG_FILE: custom_config_text(v.d),
     }
+
+
+def record_deploy(root, v: SwarmView) -> None:
+    """Note that the project runs as a Swarm stack (and where prosody's data lives)."""
+    import json
+
+    from . import files
+
+    fact = {"stack": v.stack, "prosody_volume": v.prosody_volume, "prosody_node": v.prosody_node}
+    files.write_atomic(root, DEPLOYED_FILE, json.dumps(fact, indent=2) + "\n", mode=0o644)
+
+
+def forget_deploy(root) -> None:
+    from pathlib import Path
+
+    (Path(root) / DEPLOYED_FILE).unlink(missing_ok=True)
+
+
+def deployed(root) -> dict | None:
+    """What record_deploy wrote, or None (no stack deployed from this project)."""
+    import json
+    from pathlib import Path
+
+    try:
+        fact = json.loads((Path(root) / DEPLOYED_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):  # no marker can be there
+        return None
+    except (OSError, ValueError):
+        fact = {}
+    return fact if isinstance(fact, dict) else {}
+
+
+def refuse_host_backup(root, what: str) -> None:
+    """`inv backup` and `inv restore` archive and write this host's folders; a Swarm stack
+    keeps prosody's data in a volume on its node, which they would silently leave out.
+    UsageError (one line, what to do instead) while the project has a stack deployed."""
+    fact = deployed(root)
+    if fact is None:
+        return
+    volume = fact.get("prosody_volume") or f"<stack>_{PROSODY_VOLUME}"
+    node = fact.get("prosody_node") or "the node that runs prosody"
+    raise UsageError(
+        f"{what}: this project runs as Swarm stack {fact.get('stack', '?')}, whose prosody "
+        f"data is the volume {volume} on {node}, not this host's folders: back up that "
+        "volume and .jitsi-stack/secrets.env as docs/scaling.md (Backup on Swarm) says"
+    )
 
 
 def secret_files(v: SwarmView, d: Deployment, secrets: Mapping[str, str]) -> dict[str, str]:

@@ -96,10 +96,12 @@ def nodes(s, sw: Swarm) -> list[Node]:
     return sorted(out, key=lambda n: n.hostname)
 
 
-def _setting_of(s, constraint: str) -> str:
+def _setting_of(s, constraint: str, svc: swarm.SwarmService) -> str:
     for key in ("swarm.core_label", "swarm.bridge_label"):
         if s[key] and constraint == swarm.label_constraint(s[key]):
             return key
+    if constraint.startswith("node.hostname") and svc.kind == "prosody":
+        return "swarm.prosody_node"
     if constraint.startswith("node.hostname"):
         return f"swarm.nodes.{constraint.partition('==')[2].strip()}"
     return "swarm.core_label"  # node.role == manager: its default
@@ -113,10 +115,15 @@ def check_placement(s, v: swarm.SwarmView, found: list[Node]) -> None:
         if any(all(n.matches(c) for c in svc.constraints) for n in usable):
             continue
         missing = [c for c in svc.constraints if not any(n.matches(c) for n in usable)]
-        # each matches some node, not all one node: the label the named node lacks
-        bad = (missing or [c for c in svc.constraints if "hostname" not in c])[0]
-        key = _setting_of(s, bad)
-        if key.startswith("swarm.nodes."):
+        # each matches some node, not all one node: the label the named node lacks (the
+        # pinned prosody node: that node, which the core placement does not allow)
+        pinned = svc.kind == "prosody" and not missing and v.prosody_node
+        bad = (missing or [c for c in svc.constraints if ("hostname" in c) == bool(pinned)])[0]
+        key = _setting_of(s, bad, svc)
+        if pinned:
+            core = s["swarm.core_label"] or "a manager node"
+            fix = f"name a node that is also {core} (swarm.core_label), or label it so"
+        elif key.startswith("swarm.nodes.") or key == "swarm.prosody_node":
             fix = "name a node `docker node ls` shows, or remove it"
         elif key == "swarm.core_label" and not s[key]:
             fix = "no ready manager: check `docker node ls`"
@@ -146,6 +153,7 @@ def deploy(
         if not runner.dry:
             for rel, value in secret_files.items():
                 files.write_atomic(d.root, rel, value, mode=0o600)
+            swarm.record_deploy(d.root, v)
         sw.deploy(d.root / swarm.STACK_FILE)
     finally:
         if not runner.dry:
@@ -314,9 +322,10 @@ def show_status(view: dict) -> None:
     )
 
 
-def remove(root: Path, runner: Runner, timeout: float = 120) -> list[str]:
+def remove(root: Path, runner: Runner, timeout: float = 120) -> tuple[list[str], str]:
     """`docker stack rm`, then wait until its services, networks, secrets and configs are
-    gone (stack rm returns before the tasks have stopped). The kinds that were left."""
+    gone (stack rm returns before the tasks have stopped): (["nothing"] when no stack was
+    there, else [], prosody's data volume, which stays on its node)."""
     s, _d, _values, v = swarm.load(root)
     sw = client(s, runner, v.stack)
     label = f"label={NAMESPACE}={v.stack}"
@@ -326,7 +335,7 @@ def remove(root: Path, runner: Runner, timeout: float = 120) -> list[str]:
         raise manager_error(s, err) from None
     sw.remove()
     if runner.dry:
-        return []
+        return [], v.prosody_volume
     deadline = time.monotonic() + timeout
     left: list[str] = []
     while time.monotonic() < deadline:
@@ -338,7 +347,8 @@ def remove(root: Path, runner: Runner, timeout: float = 120) -> list[str]:
                 if kind != "service":  # removed by stack rm once the tasks are gone
                     sw.run(kind, "rm", *[r.get("Name") or r["ID"] for r in rows], check=False)
         if not left:
-            return [] if present else ["nothing"]
+            swarm.forget_deploy(root)
+            return ([] if present else ["nothing"]), v.prosody_volume
         time.sleep(1)
     raise StackError(
         f"swarm: {', '.join(left)} of stack {v.stack} still there after {timeout:.0f}s: "

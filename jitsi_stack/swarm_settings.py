@@ -44,6 +44,12 @@ def settings_problems(s) -> list[str]:
         local = is_loopback_host(urlsplit(str(s["public_url"])).hostname or "")
     except ValueError:  # the public_url rule says why
         local = False
+    node = s["swarm.prosody_node"]
+    if node and (not isinstance(node, str) or not HOST_RE.match(node) or len(node) > 63):
+        problems.append(
+            f"swarm.prosody_node: {show(node)} is not a node hostname: use the name "
+            "`docker node ls` shows"
+        )
     for name, value in s["swarm.nodes"].items():
         where = f"swarm.nodes.{name}"
         if not isinstance(name, str) or not HOST_RE.match(name) or len(name) > 63:

@@ -89,9 +89,10 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
 @operator_errors
 def restore_task(c, file, yes=False):
     """Restore an archive into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, paths, restore, restore_target
+    from . import clean, paths, restore, restore_target, swarm
 
     root = project.root(c)
+    swarm.refuse_host_backup(root, "restore")  # its prosody data is on a node
     archive = Path(file).absolute()
     checked = restore.check(archive)  # the whole archive, nothing written
     target = restore_target.check_target(root, checked)  # the folder, nothing written

@@ -89,9 +89,15 @@ def swarm_rm_task(c):
     """Remove the stack: its services, networks, secrets and configs (waits until gone)."""
     from . import swarm_cluster
 
+    root = project.root(c)
     with _locked(c, "swarm.rm"):
-        left = swarm_cluster.remove(project.root(c), Runner.from_context(c))
+        left, volume = swarm_cluster.remove(root, Runner.from_context(c))
     ui.info("no stack was deployed" if left == ["nothing"] else "stack removed")
+    if left != ["nothing"]:
+        ui.info(
+            f"kept prosody's data: the volume {volume} on its node (remove it there with "
+            f"`docker volume rm {volume}` when its accounts are no longer needed)"
+        )
 
 
 swarm = Collection("swarm", swarm_render_task, swarm_deploy_task, swarm_status_task, swarm_rm_task)

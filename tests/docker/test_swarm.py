@@ -2,7 +2,8 @@
 docker.io, the stand-in images from Debian's docker-registry): `inv swarm.deploy` converges
 without depends_on, one bridge per node answers on its node's address, jicofo counts the
 bridges of both nodes, smoke passes against the swarm's web, the passwords are Swarm
-secrets, a node label that matches no node changes nothing, `inv swarm.rm` leaves nothing.
+secrets, an agent account survives a replaced prosody task (its data volume), a node label
+that matches no node changes nothing, `inv swarm.rm` leaves nothing but prosody's data.
 The host engine never enters swarm mode."""
 
 from __future__ import annotations
@@ -208,9 +209,149 @@ def test_global_bridges_run_one_per_labelled_node_and_recover_without_depends_on
         assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
 
 
+AGENT, AGENT_PASSWORD = "agent042", "Swarm-pass-042"
+PROSODY_CFG = "/run/prosody/config/prosody.cfg.lua"  # djm stable-11146-2 scripts/config:23
+# agent accounts: internal auth, prosody (and its data volume) pinned to the manager
+INTERNAL_AUTH = "  prosody_node: jssw-n1\nauth: {enabled: true, type: internal, guests: true}\n"
+
+
+def agent_login(cluster) -> str:
+    """SASL PLAIN over BOSH through the swarm's web, as the login dialog does."""
+    from jitsi_stack.smoke.xmpp import BoshClient, Deadline
+
+    url = f"http://{cluster.ip('jssw-n1')}:{HTTP}/http-bind"
+    client = BoshClient(url, "meet.jitsi", Deadline(15))
+    try:
+        client.connect()
+        client.login_plain(AGENT, AGENT_PASSWORD)
+        return client.bind()
+    finally:
+        client.terminate()
+
+
+def prosody_node(project) -> str:
+    """The node that runs prosody's task (the stack has converged)."""
+    status = inv(project, "swarm.status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = {r["name"]: r for r in json.loads(status.stdout)["services"]}
+    (node,) = rows["jitsi-prosody"]["nodes"]
+    return node
+
+
+def test_agent_accounts_survive_a_replaced_prosody_task(project, cluster):
+    """An agent account made in prosody (prosodyctl's admin shell in the task's container,
+    on its node's engine) still logs in after `docker service update --force` replaced the
+    prosody task with a new container. Before the named volume (commit 36de728's run):
+    "not-authorized", the account had lived in the old container's layer."""
+    from jitsi_stack.smoke.xmpp import SaslError
+
+    write_settings(project, settings(cluster, cluster.repo) + INTERNAL_AUTH)
+    try:
+        proc = inv(project, "swarm.deploy", "--timeout", "180")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        node = prosody_node(project)
+        before = container_of(cluster, node, f"{STACK}_jitsi-prosody")
+        made = subprocess.run(
+            ["docker", "exec", "-i", node, "docker", "exec", "-i", before,
+             "prosodyctl", "--config", PROSODY_CFG, "shell", "--quiet"],
+            input=f'user:create("{AGENT}@meet.jitsi", "{AGENT_PASSWORD}")\n',
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 0 and "| OK" in made.stdout, made.stdout + made.stderr
+        assert agent_login(cluster)
+        # inv backup / restore would read and write this host's folders: refused, one line
+        for args in (("backup",), ("restore", "nothing.tar.gz")):
+            refused = inv(project, *args)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert f"volume {STACK}_prosody-data on jssw-n1" in refused.stderr
+        assert not (project / "backups").exists()
+
+        cluster.manager("service", "update", "--detach", "--force", f"{STACK}_jitsi-prosody")
+        deadline = time.monotonic() + 150
+        after, node_after, last = before, node, ""
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            status = inv(project, "swarm.status", "--json")
+            if status.returncode != 0:
+                continue
+            node_after = prosody_node(project)
+            after = container_of(cluster, node_after, f"{STACK}_jitsi-prosody")
+            if after == before:
+                continue
+            try:
+                assert agent_login(cluster)
+                last = ""
+                break
+            except SaslError as exc:
+                last = f"{exc.condition}: {exc}"
+                if exc.condition == "not-authorized":
+                    break
+            except Exception as exc:  # the web's upstream not answering yet
+                last = repr(exc)
+        assert after != before, "prosody was not replaced"
+        assert node_after == "jssw-n1"  # pinned: the volume is there
+        assert not last, f"{AGENT} no longer logs in after prosody moved to {after[:12]}: {last}"
+        backup_and_restore_the_volume_as_the_docs_say(cluster)
+    finally:
+        write_settings(project, settings(cluster, cluster.repo))
+        assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
+
+
+def backup_and_restore_the_volume_as_the_docs_say(cluster) -> None:
+    """docs/scaling.md, "Backup on Swarm": with prosody scaled to 0, tar the volume out
+    through the node's engine with the prosody image; the volume emptied (a new node);
+    tar it back in, scale to 1: the agent logs in again."""
+    from jitsi_stack.smoke.xmpp import SaslError
+    from tests.swarm_helpers.cluster import sh
+
+    service, volume = f"{STACK}_jitsi-prosody", f"{STACK}_prosody-data"
+    image = f"{cluster.repo}/prosody:swarm"
+    tar = f"docker run --rm -i --entrypoint tar -v {volume}:/var/lib/prosody"
+
+    def scale(replicas: int) -> None:
+        cluster.manager("service", "scale", "--detach", f"{service}={replicas}")
+
+    scale(0)
+    deadline = time.monotonic() + 60
+    label = f"label=com.docker.swarm.service.name={service}"
+    while cluster.on("jssw-n1", "ps", "-q", "--filter", label).stdout.strip():
+        assert time.monotonic() < deadline, "prosody did not stop"
+        time.sleep(1)
+    sh("docker", "exec", "jssw-n1", "sh", "-c",
+       f"{tar}:ro {image} -C /var/lib/prosody -cz . > /tmp/prosody-data.tar.gz")  # fmt: skip
+    cluster.on("jssw-n1", "run", "--rm", "--entrypoint", "sh", "-v", f"{volume}:/var/lib/prosody",
+               image, "-c", "rm -rf /var/lib/prosody/data")  # fmt: skip
+    empty = cluster.on("jssw-n1", "run", "--rm", "--entrypoint", "ls", "-v",
+                       f"{volume}:/var/lib/prosody", image, "-A", "/var/lib/prosody")  # fmt: skip
+    assert "data" not in empty.stdout.split(), empty.stdout
+    sh("docker", "exec", "jssw-n1", "sh", "-c",
+       f"{tar} {image} -C /var/lib/prosody -xz < /tmp/prosody-data.tar.gz")  # fmt: skip
+    scale(1)
+    deadline, last = time.monotonic() + 150, "not tried"
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            assert agent_login(cluster)
+            return
+        except SaslError as exc:
+            last = f"{exc.condition}: {exc}"
+            if exc.condition == "not-authorized":
+                break
+        except Exception as exc:  # prosody not up yet
+            last = repr(exc)
+    tasks = cluster.manager("service", "ps", "--no-trunc", service, check=False).stdout
+    logs = cluster.manager("service", "logs", "--tail", "30", service, check=False)
+    raise AssertionError(
+        f"{AGENT} does not log in after the volume's restore: {last}\n{tasks}\n"
+        f"{logs.stdout}{logs.stderr}"
+    )
+
+
 def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
     before_file = (project / "swarm/stack.yml").read_bytes()
-    fmt = "{{.Spec.Name}} {{.Version.Index}}"
+    # the specs, not Version.Index: Swarm bumps that when an earlier rolling update's
+    # status turns "completed", seconds after the tasks run (the test before redeploys)
+    fmt = "{{json .Spec}} {{json .PreviousSpec}}"
     ids = cluster.manager("service", "ls", "-q").stdout.split()
     before = cluster.manager("service", "inspect", "--format", fmt, *ids).stdout
     write_settings(project, settings(cluster, cluster.repo, label="jitsi.jvb=nowhere"))
@@ -229,17 +370,19 @@ def test_a_label_that_matches_no_node_changes_nothing(project, cluster):
 def test_rm_leaves_nothing(project, cluster):
     proc = inv(project, "swarm.rm")
     assert proc.returncode == 0, proc.stderr
+    assert f"kept prosody's data: the volume {STACK}_prosody-data" in proc.stderr
     label = f"label=com.docker.stack.namespace={STACK}"
     for kind in ("service", "network", "secret", "config"):
         assert cluster.manager(kind, "ls", "-q", "--filter", label).stdout.split() == [], kind
     deadline = time.monotonic() + 60
     for node in cluster.nodes:  # each node's agent removes its task containers and volumes
+        kept = [f"{STACK}_prosody-data"] if node == "jssw-n1" else []  # prosody's data stays
         while time.monotonic() < deadline:
             left = cluster.on(node, "ps", "-aq").stdout.split()
             volumes = cluster.on(node, "volume", "ls", "-q").stdout.split()
-            if not left and not volumes:
+            if not left and volumes == kept:
                 break
             time.sleep(0.5)
-        assert (left, volumes) == ([], []), node
+        assert (left, volumes) == ([], kept), node
     again = inv(project, "swarm.rm")
     assert again.returncode == 0 and "no stack was deployed" in again.stderr

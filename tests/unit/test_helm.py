@@ -1,13 +1,14 @@
 """`inv helm.values`: values for the chart jitsi-contrib/jitsi-helm from the Deployment.
 
-Every key written must exist in the pinned chart's values.yaml (tests/data); no secret
+Every key written must exist in the pinned chart's values.yaml (the facts in tests/data,
+read from the chart by tools/helm_chart_facts.py); no secret
 value in the file or the output; bad input refused in one line with nothing written;
 never written through a link."""
 
 from __future__ import annotations
 
+import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,15 @@ from jitsi_stack import helm, helm_chart, project
 from jitsi_stack.deployment import build
 from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, write_settings
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-CHART_VALUES_FILE = DATA / f"jitsi-helm-{helm.VALIDATED}-values.yaml"
-# Keys the chart's templates read that its values.yaml documents only as a comment
-# (`.Values.jvb.publicIPs`, `.Values.<component>.image.tag | default .Chart.AppVersion`).
-COMMENTED = {("jvb", "publicIPs"): "  #publicIPs:"} | {
-    (comp, "image", "tag"): "    #tag:"
-    for comp in ("web", "prosody", "jicofo", "jvb", "jigasi", "transcriber", "jibri")
-}
+TESTS = Path(__file__).resolve().parents[1]
+GOLDEN = TESTS / "golden"
+# The chart's facts (key paths and types of its values.yaml, what its ConfigMaps set), read
+# from jitsi-contrib/jitsi-helm at the release tag by tools/helm_chart_facts.py.
+FACTS_FILE = TESTS / "data" / f"jitsi-helm-{helm.VALIDATED}-facts.json"
+REGENERATE = (
+    "read it from the chart: python tools/helm_chart_facts.py GIT_DIR "
+    "(a clone of jitsi-contrib/jitsi-helm)"
+)
 
 EVERYTHING = """
 public_url: https://meet.example.com
@@ -39,31 +40,33 @@ env: {ENABLE_SUBDOMAINS: false, JICOFO_OCTO_REGION: eu}
 """
 
 
-def chart_values() -> dict:
-    return yaml.safe_load(CHART_VALUES_FILE.read_text(encoding="utf-8"))
+def chart_facts() -> dict:
+    return json.loads(FACTS_FILE.read_text(encoding="utf-8"))
 
 
-def unknown_keys(ours, chart, path=()) -> list[str]:
-    """Every key path of `ours` that the chart's values do not have (an empty mapping in
-    the chart, such as extraEnvs: {}, takes any key)."""
+def unknown_keys(ours, facts=None, path=()) -> list[str]:
+    """Every key path of `ours` that the chart's values do not have, or of another kind
+    (an open mapping in the chart, such as extraEnvs: {}, takes any key; a commented
+    default, such as jvb.publicIPs, is read by the chart's templates all the same)."""
+    facts = facts or chart_facts()
     problems = []
     for key, value in ours.items():
         here = (*path, key)
-        if key not in chart:
-            if here in COMMENTED:
-                continue
-            problems.append(".".join(here))
+        dotted = ".".join(here)
+        theirs = facts["values"].get(dotted)
+        if theirs is None:
+            if dotted not in facts["commented"]:
+                problems.append(dotted)
             continue
-        theirs = chart[key]
-        if isinstance(theirs, dict) and theirs:
+        if theirs == "mapping":
             if not isinstance(value, dict):
-                problems.append(f"{'.'.join(here)} (a mapping in the chart)")
+                problems.append(f"{dotted} (a mapping in the chart)")
             else:
-                problems += unknown_keys(value, theirs, here)
-        elif isinstance(theirs, list) and not isinstance(value, list):
-            problems.append(f"{'.'.join(here)} (a list in the chart)")
-        elif isinstance(theirs, bool) and not isinstance(value, bool):
-            problems.append(f"{'.'.join(here)} (true/false in the chart)")
+                problems += unknown_keys(value, facts, here)
+        elif theirs == "list" and not isinstance(value, list):
+            problems.append(f"{dotted} (a list in the chart)")
+        elif theirs == "bool" and not isinstance(value, bool):
+            problems.append(f"{dotted} (true/false in the chart)")
     return problems
 
 
@@ -77,28 +80,24 @@ def values_for(root: Path, text: str) -> helm.HelmValues:
 # -- the chart's own structure --------------------------------------------------------------
 
 
-def test_the_test_data_is_the_pinned_chart_release():
-    head = CHART_VALUES_FILE.read_text(encoding="utf-8").splitlines()[:5]
-    assert "jitsi-meet 3.4.0" in head[0] and "stable-11146-2" in head[1]
-    assert "jitsi-contrib/jitsi-helm" in head[2] and re.search(r"commit [0-9a-f]{40}", head[3])
+def test_the_facts_are_the_pinned_chart_release():
+    chart = chart_facts()["chart"]
+    assert chart["name"] == helm_chart.CHART and chart["repository"] == helm_chart.CHART_SOURCE
+    assert (chart["version"], chart["tag"]) == (helm.VALIDATED, f"v{helm.VALIDATED}")
+    assert chart["appVersion"] == "stable-11146-2"  # the images' tag the project pins
+    assert chart["commit"] == "b849a05a0afb9929d49d117b2d49f23c4e129d80"
     assert helm.version_problem(helm.VALIDATED) is None
+    assert not list(FACTS_FILE.parent.glob("jitsi-helm-*-templates"))  # no copy of the chart
 
 
 def test_the_key_check_catches_a_wrong_key():
-    chart = chart_values()
-    assert unknown_keys({"jvb": {"publicIP": ["x"]}}, chart) == ["jvb.publicIP"]
-    wrong = unknown_keys({"jvb": {"service": True}}, chart)
-    assert wrong == ["jvb.service (a mapping in the chart)"]
-    assert unknown_keys({"web": {"extraEnvs": {"ANY_NAME": "1"}}}, chart) == []
-
-
-def test_commented_keys_are_documented_in_the_chart():
-    text = CHART_VALUES_FILE.read_text(encoding="utf-8")
-    for path, line in COMMENTED.items():
-        start = text.index(f"\n{path[0]}:\n")
-        following = re.compile(r"\n[a-zA-Z]").search(text, start + 1)
-        end = following.start() if following else len(text)
-        assert f"\n{line}" in text[start:end], path
+    assert unknown_keys({"jvb": {"publicIP": ["x"]}}) == ["jvb.publicIP"]
+    assert unknown_keys({"jvb": {"service": True}}) == ["jvb.service (a mapping in the chart)"]
+    assert unknown_keys({"jvb": {"useHostPort": "yes"}}) == [
+        "jvb.useHostPort (true/false in the chart)"
+    ]
+    assert unknown_keys({"web": {"extraEnvs": {"ANY_NAME": "1"}}}) == []
+    assert unknown_keys({"jvb": {"publicIPs": ["192.0.2.1"]}}) == []  # a commented default
 
 
 @pytest.mark.parametrize("case", ["defaults", "production", "everything"])
@@ -112,7 +111,8 @@ def test_every_key_written_exists_in_the_pinned_chart(root, case):
             (root / "certs" / f.name).write_bytes(f.read_bytes())
     hv = values_for(root, text)
     assert yaml.safe_load(hv.text) == hv.values
-    assert unknown_keys(hv.values, chart_values()) == []
+    unknown = unknown_keys(hv.values)
+    assert unknown == [], f"{unknown} not in {FACTS_FILE.name}: {REGENERATE}"
 
 
 def test_extra_variables_never_repeat_what_the_chart_sets(root):
@@ -276,21 +276,11 @@ def test_an_ungenerated_secret_is_named_not_invented(root):
     assert not (root / ".jitsi-stack" / "secrets.env").exists()  # helm.values makes none
 
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "jitsi-helm-3.4.0-templates"
-SET_BY_TEMPLATE = re.compile(r"^\s+([A-Z][A-Z0-9_]+):", re.M)
-ENV_BY_DEPLOYMENT = re.compile(r"^\s+- name: ([A-Z][A-Z0-9_]+)$", re.M)
-
-
 @pytest.mark.parametrize("component", sorted(helm_chart.CHART_SETS))
 def test_what_each_chart_configmap_sets_is_read_from_the_chart(component):
     """helm_chart.CHART_SETS (kept out of extraEnvs) is what chart 3.4.0's own ConfigMaps
     set, and for the bridge what its Deployment's env sets outside Octo."""
-    text = (TEMPLATES / component / "configmap.yaml").read_text()
-    found = set(SET_BY_TEMPLATE.findall(text))
-    if component == "jvb":
-        env = (TEMPLATES / "jvb" / "deployment.yaml").read_text()
-        found |= {n for n in ENV_BY_DEPLOYMENT.findall(env) if "OCTO" not in n}
-    assert found == set(helm_chart.CHART_SETS[component])
+    assert set(chart_facts()["sets"][component]) == set(helm_chart.CHART_SETS[component])
 
 
 def test_json_lists_the_secrets_and_commands_without_a_value(root):

@@ -157,6 +157,7 @@ def test_dollar_in_a_value_is_escaped_for_stack_deploy(root):
         ("swarm: {nodes: {n1: [not-an-ip]}}\n", "swarm.nodes.n1: "),
         ("swarm: {nodes: {'bad host!': [192.0.2.1]}}\n", "swarm.nodes: "),
         ("swarm: {docker_host: 'http://x'}\n", "swarm.docker_host: "),
+        ("swarm: {prosody_node: 'n1; rm'}\n", "swarm.prosody_node: "),
     ],
 )
 def test_bad_swarm_settings_are_one_line(root, text, first):
@@ -255,3 +256,90 @@ def test_a_dry_deploy_writes_nothing_not_even_a_secret(root):
     assert proc.returncode == 0, proc.stderr
     assert "dry run: docker stack deploy --prune --compose-file" in proc.stderr
     assert sorted(p.name for p in root.iterdir()) == ["jitsi-stack.yml"]
+
+
+INTERNAL = "auth: {enabled: true, type: internal}\n"
+
+
+def test_prosodys_data_is_a_named_volume_at_upstreams_data_path(root):
+    """/var/lib/prosody is no VOLUME of upstream's prosody image (docker-jitsi-meet
+    stable-11146-2 prosody/Dockerfile:83) and a Swarm restart is a new container: the
+    stack mounts a named volume where the compose file binds jitsi-meet/storage/prosody."""
+    stack = stack_of(root)
+    prosody = stack["services"]["jitsi-prosody"]
+    target = next(
+        v.split(":")[1]
+        for v in compose_of(root)["jitsi-prosody"]["volumes"]
+        if "storage/prosody" in v
+    )
+    assert target == "/var/lib/prosody"  # upstream docker-compose.yml:216
+    assert {"type": "volume", "source": "prosody-data", "target": target} in prosody["volumes"]
+    assert stack["volumes"] == {"prosody-data": {"name": "callcenter_prosody-data"}}
+    others = [s for n, s in stack["services"].items() if n != "jitsi-prosody"]
+    assert not any(m.get("type") == "volume" for s in others for m in s.get("volumes", ()))
+    # not pinned without internal auth: the service accounts come back from the secrets
+    assert prosody["deploy"]["placement"]["constraints"] == ["node.role == manager"]
+
+
+def test_internal_auth_pins_prosody_to_its_node_or_is_refused(root):
+    with pytest.raises(SettingsError) as err:
+        load(root, NODES + INTERNAL)
+    (line,) = err.value.problems
+    assert line.startswith("swarm.prosody_node: empty with auth.type internal")
+    assert not (root / "swarm").exists()
+    text = NODES.replace("bridge_label:", "prosody_node: n1, bridge_label:") + INTERNAL
+    stack = stack_of(root, text)
+    assert stack["services"]["jitsi-prosody"]["deploy"]["placement"]["constraints"] == [
+        "node.role == manager",
+        "node.hostname == n1",
+    ]
+    for name in ("jitsi-web", "jitsi-jicofo"):  # only prosody is pinned
+        assert stack["services"][name]["deploy"]["placement"]["constraints"] == [
+            "node.role == manager"
+        ]
+
+
+def test_a_prosody_node_that_cannot_run_prosody_names_its_setting(root):
+    text = NODES.replace("bridge_label:", "prosody_node: n2, bridge_label:") + INTERNAL
+    load(root, text)  # n2 is no manager: prosody's two constraints match no one node
+    labels = {"n1": {"jitsi.jvb": "true"}, "n2": {"jitsi.jvb": "true"}}
+    with pytest.raises(SettingsError) as err:
+        swarm_cluster.deploy(root, FakeSwarm(labels), timeout=5)
+    (line,) = err.value.problems
+    assert line.startswith("swarm.prosody_node: ") and "for jitsi-prosody" in line, line
+    assert not (root / swarm.DEPLOYED_FILE).exists()
+
+
+def test_backup_and_restore_refuse_a_project_that_runs_as_a_stack(root, tmp_path):
+    """They read and write this host's folders; the stack's prosody data is a volume on a
+    node: one line saying what to do instead, nothing written."""
+    from tests.helpers import inv
+
+    text = NODES.replace("bridge_label:", "prosody_node: n1, bridge_label:") + INTERNAL
+    _s, _d, _values, v = load(root, text)
+    swarm.record_deploy(root, v)
+
+    def files():  # the project's lock, taken by every changing task, aside
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name != "lock")
+
+    before = files()
+    for args in (("backup",), ("restore", str(tmp_path / "any.tar.gz"))):
+        proc = inv(root, *args)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert lines[0].startswith(f"error: {args[0]}: this project runs as Swarm stack")
+        assert "callcenter_prosody-data on n1" in lines[0]
+        assert "docs/scaling.md" in lines[0]
+    assert files() == before
+    swarm.forget_deploy(root)  # `inv swarm.rm`: the host's folders are the project's again
+    assert swarm.deployed(root) is None
+    swarm.refuse_host_backup(root, "backup")
+
+
+def test_web_resolves_prosody_again_within_seconds(root):
+    """Docker's DNS answers with a TTL of 600 s: nginx would keep a replaced prosody task's
+    old address that long (502) unless its resolver says valid=."""
+    web = stack_of(root)["services"]["jitsi-web"]
+    assert "NGINX_RESOLVER=127.0.0.11 valid=10s" in web["environment"]
+    with pytest.raises(SettingsError, match=r"^env\.NGINX_RESOLVER: set by jitsi-stack"):
+        stack_of(root, NODES + "env: {NGINX_RESOLVER: 192.0.2.53}\n")  # one place decides
