@@ -63,14 +63,14 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
                 parts.append(files.sha256(read_bounded(path, "https.certificate")))
             except Refused:
                 parts.append("-")  # render says why, in one line
-    for name in (
-        "_compose.j2",
-        "docker-compose.yml.j2",
-        "jitsi-meet/.env.j2",
-        "jitsi-meet/web/custom-config.js.j2",
-        "jitsi-meet/coturn/turnserver.conf.j2",
-    ):
-        parts.append(templates.joinpath(name).read_text("utf-8"))
+    pending = [("", templates)]  # every template shipped, by its path: a new one counts too
+    while pending:
+        prefix, folder = pending.pop()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_dir():
+                pending.append((f"{prefix}{entry.name}/", entry))
+            elif entry.name.endswith(".j2"):
+                parts.append(f"{prefix}{entry.name}\n{entry.read_text('utf-8')}")
     return files.sha256("\x00".join(parts))
 
 

@@ -241,3 +241,28 @@ def test_production_profile_overlays(root):
     assert data["public_url"]["value"] == "https://meet.example.com"
     assert data["public_url"]["source"] == "file:jitsi-stack.production.yml"
     assert data["timezone"]["value"] == "Europe/Berlin"
+
+
+def test_every_shipped_template_is_an_input_of_the_render_key(root, tmp_path, monkeypatch):
+    """A changed Prometheus or Swarm template (not only the five core ones) changes the key
+    that decides whether a render is current, so no stale file is kept."""
+    import importlib.resources
+    import shutil
+
+    from jitsi_stack import __file__ as package_init
+
+    write_settings(root, "metrics: {enabled: true}\n")
+    d = build(project.load(root, environ={}))
+    before = apply.inputs_key(d, {})
+    copy = tmp_path / "package"
+    shutil.copytree(os.path.dirname(package_init), copy)
+    monkeypatch.setattr(importlib.resources, "files", lambda _name: copy)
+    assert apply.inputs_key(d, {}) == before  # the same templates: the same key
+    for name in ("jitsi-meet/prometheus/prometheus.yml.j2", "swarm/with-secrets.sh.j2"):
+        target = copy / "templates" / name
+        target.write_text(target.read_text() + "# changed\n")
+        changed = apply.inputs_key(d, {})
+        assert changed != before, name
+        before = changed
+    (copy / "templates" / "new.j2").write_text("x")
+    assert apply.inputs_key(d, {}) != before  # a template added by an upgrade counts too
