@@ -251,6 +251,9 @@ location ~ ^/([^/?&:'"]+)/(.*)$ {
 
 
 def nginx_conf(e, keys):
+    # As upstream's web/rootfs/defaults/nginx.conf (docker-jitsi-meet 738058b4): workers
+    # NGINX_WORKER_PROCESSES (default 4, line 1), connections and keep-alive (6, 19), and
+    # `resolver NGINX_RESOLVER` (28-29). Each worker keeps its own DNS cache.
     ipv6 = truthy(e["ENABLE_IPV6"])
     resolver = env("NGINX_RESOLVER") or nginx_resolver()
     plain_body = (
@@ -278,20 +281,20 @@ def nginx_conf(e, keys):
 """
     tmp = f"{RUN}/tmp"
     return f"""# rendered by the jitsi-stack test bed on every start
-worker_processes 2;
+worker_processes {env("NGINX_WORKER_PROCESSES") or "4"};
 pid {RUN}/nginx.pid;
 error_log /dev/stderr;
 daemon off;
 
 events {{
-    worker_connections 768;
+    worker_connections {env("NGINX_WORKER_CONNECTIONS") or "768"};
 }}
 
 http {{
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
-    keepalive_timeout 65;
+    keepalive_timeout {env("NGINX_KEEPALIVE_TIMEOUT") or "65"};
     types_hash_max_size 2048;
     server_tokens off;
     client_max_body_size 0;
