@@ -1,7 +1,7 @@
-"""Automation: `nox -s lint tests` is the test command; `nox -s smoke` checks a deployment.
+"""Automation: `nox -s lint typecheck tests` is the test command (and nox's default);
+`nox -s smoke` checks a deployment.
 
-Opt-in sessions: `nox -s typecheck` runs mypy (CI runs it after lint), `nox -s testbed`
-builds the stand-in images, `nox -s bench` measures.
+Opt-in sessions: `nox -s testbed` builds the stand-in images, `nox -s bench` measures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import nox
 
 nox.needs_version = ">=2025.2.9"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
@@ -36,7 +36,7 @@ def lint(session: nox.Session) -> None:
         session.run("jitsi-stack", "render", "--check")
 
 
-@nox.session(default=False)
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy over the package at default strictness ([tool.mypy] in pyproject.toml)."""
     session.install("-e", ".[typecheck]")
