@@ -63,6 +63,9 @@ PROSODY = {
     "image": "jitsi-stack-testbed/prosody:good",
     "read_only": True,
     "tmpfs": ["/run:size=16M,mode=1750,exec,uid=1000,gid=1000", "/tmp:size=16M,mode=1777,noexec"],
+    # prosody's data is no VOLUME of the image (as upstream's): with a read-only root it
+    # needs a mount, as jitsi-meet/storage/prosody is in the rendered compose file
+    "volumes": ["/var/lib/prosody"],
     "healthcheck": {
         "test": ["CMD", "/usr/local/bin/healthcheck.sh"],
         "interval": "1s",
