@@ -180,15 +180,14 @@ def _parse(archive: Path, data: bytes) -> dict:
             f"is backup format {version}, newer than this jitsi-stack reads ({max(FORMATS)})",
             f"restore it with jitsi-stack {shown} or newer",
         )
-    fields = TOP[version]
-    for key, kind in fields.items():
-        if key not in manifest:
-            raise _fail(archive, f"{MANIFEST}: has no {key!r} (damaged)")
-        if not _typed(manifest[key], kind):
-            raise _fail(archive, f"{MANIFEST}: {key!r} is not {kind.__name__} (damaged)")
-    extra = sorted(set(manifest) - set(fields))
-    if extra:
-        raise _fail(archive, f"{MANIFEST}: has an unknown field {extra[0][:40]!r} (tampered?)")
+    _fields(
+        archive,
+        manifest,
+        TOP[version],
+        f"{MANIFEST}: ",
+        ("has no {key!r} (damaged)", "{key!r} is not {kind} (damaged)",
+         "has an unknown field {key!r} (tampered?)"),
+    )  # fmt: skip
     for key, pattern in SHOWN.items():  # printed after the restore: no escape or control
         if not pattern.fullmatch(manifest[key]):
             raise _fail(archive, f"{MANIFEST}: {key!r} is malformed (tampered?)")
@@ -209,6 +208,23 @@ def _parse(archive: Path, data: bytes) -> dict:
     return manifest
 
 
+def _fields(
+    archive: Path, found: dict, fields: dict[str, type], where: str, says: tuple[str, str, str]
+) -> None:
+    """Every field there with its exact type, and no other. `says` holds the three messages
+    (missing, mistyped, unknown) as fixed templates of key and kind; `where` (which may hold
+    an archive's text) goes before them, never through str.format."""
+    missing, mistyped, unknown = says
+    for key, kind in fields.items():
+        if key not in found:
+            raise _fail(archive, where + missing.format(key=key))
+        if not _typed(found[key], kind):
+            raise _fail(archive, where + mistyped.format(key=key, kind=kind.__name__))
+    extra = sorted(set(found) - set(fields))
+    if extra:
+        raise _fail(archive, where + unknown.format(key=extra[0][:40]))
+
+
 def _entry(archive: Path, entry) -> str:
     if not isinstance(entry, dict):
         raise _fail(archive, f"{MANIFEST}: a member is not an object (damaged)")
@@ -219,15 +235,14 @@ def _entry(archive: Path, entry) -> str:
     kind = entry.get("kind")
     if kind not in ("file", "dir"):
         raise _fail(archive, f"{name}: is neither a file nor a folder in its manifest")
-    fields = FILE_FIELDS if kind == "file" else DIR_FIELDS
-    for key, want in fields.items():
-        if key not in entry:
-            raise _fail(archive, f"{name}: its manifest entry has no {key!r} (damaged)")
-        if not _typed(entry[key], want):
-            raise _fail(archive, f"{name}: {key!r} in its manifest is not {want.__name__}")
-    extra = sorted(set(entry) - set(fields))
-    if extra:
-        raise _fail(archive, f"{name}: its manifest entry has an unknown field {extra[0][:40]!r}")
+    _fields(
+        archive,
+        entry,
+        FILE_FIELDS if kind == "file" else DIR_FIELDS,
+        f"{name}: ",
+        ("its manifest entry has no {key!r} (damaged)", "{key!r} in its manifest is not {kind}",
+         "its manifest entry has an unknown field {key!r}"),
+    )  # fmt: skip
     if not MODE.fullmatch(entry["mode"]) or entry["uid"] < 0 or entry["gid"] < 0:
         raise _fail(archive, f"{name}: mode or owner in its manifest is malformed")
     if kind == "file" and (entry["size"] < 0 or not SHA.fullmatch(entry["sha256"])):
