@@ -55,8 +55,9 @@ def inv(base: Path, *args: str) -> float:
 def bare(base: Path) -> float:
     """`docker stack deploy` of the rendered file (its secrets written for it), then the
     same convergence poll as `inv swarm.deploy`."""
-    from jitsi_stack import files, safefs, swarm, swarm_cluster
+    from jitsi_stack import swarm, swarm_cluster
     from jitsi_stack.docker import Runner
+    from jitsi_stack.store import files, safefs
 
     s, d, values, v = swarm.load(base)
     for rel, value in swarm.secret_files(v, d, values).items():

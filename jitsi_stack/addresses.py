@@ -18,7 +18,7 @@ import struct
 import time
 
 from .errors import StackError
-from .state import Detected
+from .store.state import Detected
 
 MAGIC = 0x2112A442
 BINDING_REQUEST = 0x0001
@@ -177,7 +177,8 @@ def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None
     (None, None): the settings do not say auto, or say it in a form their rules refuse
     (then nothing is detected or written: the load that follows says what is wrong).
     Reads files only: no network, no lock."""
-    from . import settings, state
+    from . import settings
+    from .store import state
 
     environ = os.environ
     tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
@@ -191,7 +192,7 @@ def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None
 
 
 def store(root, found: Detected) -> None:
-    from . import state
+    from .store import state
 
     recorded = state.read(root)
     recorded.addresses = found

@@ -19,10 +19,11 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import files, paths, render
-from . import secrets as secret_store
+from . import render
 from .deployment import ACCOUNT_OF, Deployment
 from .errors import SettingsError, StackError
+from .store import files, paths
+from .store import secrets as secret_store
 
 UID = 1000  # the images run as this user
 FRONTEND_VAR = "NEXT_PUBLIC_JITSI_DOMAIN"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import paths, preflight, ui
+from . import preflight, ui
 from .errors import DockerError, StackError
-from .safefs import safe_remove
 from .stack import Stack
+from .store import paths
+from .store.safefs import safe_remove
 
 STATE_DIRS = (paths.CONFIG_DIR, paths.STATE_DIR)
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from .schema import FIELDS
-from .secrets import MASK, is_secret_name
 from .settings import Settings
+from .store.secrets import MASK, is_secret_name
 
 
 def value(key: str, raw: Any) -> Any:

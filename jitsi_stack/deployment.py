@@ -22,7 +22,6 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from . import paths
 from .environment import (  # noqa: F401 - flag and passthrough_value are used by callers
     Domains,
     advertise_ips,
@@ -43,8 +42,9 @@ from .facts import (  # noqa: F401 - re-exported
     turn_of,
 )
 from .schema import FIELDS
-from .secrets import is_secret_name
 from .settings import Settings
+from .store import paths
+from .store.secrets import is_secret_name
 from .upstream import SECRET_NAMES, services_reading
 
 # Upstream services in upstream's order; the first four always run.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import paths
 from .schema import FIELDS
 from .settings import Settings
+from .store import paths
 from .upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
 
 # Docker's embedded DNS server, on every user-defined network; answers are kept 10 s.

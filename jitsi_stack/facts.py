@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
 from .environment import turn_host
 from .settings import Settings
+from .store import paths
 
 
 @dataclass(frozen=True)

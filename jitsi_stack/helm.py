@@ -78,8 +78,8 @@ def _put(tree: dict, dotted: str, value) -> None:
 
 
 def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
-    from . import paths
     from .schema import FIELDS
+    from .store import paths
 
     if name in passthrough:
         return f"setting env.{name}"
@@ -90,7 +90,7 @@ def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
 
 def _is_secret(name: str, d: Deployment) -> bool:
     from .schema import FIELDS
-    from .secrets import is_secret_name
+    from .store.secrets import is_secret_name
     from .upstream import SECRET_NAMES
 
     given = any(f.secret and f.upstream == name for f in FIELDS.values())
@@ -145,8 +145,8 @@ def build(d: Deployment, s: Settings) -> HelmValues:
         _put(values, f"{comp}.image", image(svc.image))
     if d.env.get("ENABLE_HTTP_REDIRECT") == "1":
         _put(values, "web.httpRedirect", True)
-    from . import paths
     from .render import _render
+    from .store import paths
 
     _put(
         values,

@@ -17,12 +17,13 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from . import apply, docker, paths, preflight, project
+from . import apply, docker, preflight, project
 from .deployment import build
 from .errors import StackError
-from .files import NotRegular, read_bounded, read_regular
 from .settings import ENV_PREFIX
 from .stack import Stack
+from .store import paths
+from .store.files import NotRegular, read_bounded, read_regular
 
 YAMLLINT_CONFIG = """
 extends: default

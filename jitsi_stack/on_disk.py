@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from . import paths
 from .deployment import SERVICE_PREFIX, Port, Urls, _urls
 from .errors import SettingsError, StackError
 from .facts import Certificate
+from .store import paths
 
 if TYPE_CHECKING:
     from .deployment import Deployment
@@ -81,14 +81,14 @@ class Rendered:
     def hidden(self, stored: Mapping[str, str]) -> set[str]:
         """Stored secrets and every secret-named value of jitsi-meet/.env (the settings'
         own secrets, e.g. sip.password, are rendered there)."""
-        from .secrets import is_secret_name
+        from .store.secrets import is_secret_name
 
         found = {v for v in stored.values() if v}
         return found | {v for k, v in self.env.items() if v and is_secret_name(k)}
 
 
 def _read(root: Path, rel: str) -> str:
-    from . import files
+    from .store import files
 
     data = files.read_bytes(root, rel)
     if data is None:

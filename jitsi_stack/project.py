@@ -11,8 +11,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import rules, settings, state
+from . import rules, settings
 from .errors import SettingsError, UsageError
+from .store import state
 
 
 def root(c=None, environ: Mapping[str, str] | None = None) -> Path:

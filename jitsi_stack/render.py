@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from . import paths
 from .deployment import PROSODY_METRICS_ALIAS
 from .errors import StackError
+from .store import paths
 
 if TYPE_CHECKING:
     import jinja2

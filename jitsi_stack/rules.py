@@ -10,13 +10,13 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
-from . import paths
-from .files import MAX_FILE_BYTES
 from .helm_chart import settings_problems as helm_problems
 from .rules_media import advertise, certificate, metrics, public_host, turn
 from .schema import FIELDS
-from .secrets import is_secret_name
 from .settings import Settings
+from .store import paths
+from .store.files import MAX_FILE_BYTES
+from .store.secrets import is_secret_name
 from .swarm_settings import settings_problems as swarm_problems
 from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
 from .validators import (
@@ -460,7 +460,7 @@ def _passthrough(s, errors) -> None:
 
 
 def _files(s, errors) -> None:
-    from .files import NotRegular, read_bounded, refusal
+    from .store.files import NotRegular, read_bounded, refusal
 
     for name in s["compose.extra_files"]:
         path = s.root / name

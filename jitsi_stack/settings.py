@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from . import paths
 from .errors import SettingsError
 from .schema import FIELDS, SECTIONS
+from .store import paths
 from .upstream import MANAGED, REMOVED, managed_fix, variables
 from .validators import show, suggest
 
@@ -119,7 +119,7 @@ def read_yaml(path: Path, label: str) -> dict[str, Any]:
         raise SettingsError(
             [f"{label}: is {st.st_size} bytes, more than the 1 MiB a settings file may have"]
         )
-    from .files import NotRegular, read_bounded
+    from .store.files import NotRegular, read_bounded
 
     try:  # never blocks: a FIFO swapped in after the stat above is refused, not waited on
         raw = read_bounded(path, limit=MAX_SETTINGS_BYTES, follow=True)

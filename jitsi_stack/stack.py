@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import docker, errors, paths, preflight, project, ui
-from . import secrets as secret_store
+from . import docker, errors, preflight, project, ui
 from .deployment import Deployment, build
 from .errors import StackError, UsageError
+from .store import paths
+from .store import secrets as secret_store
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Stack:
         """Services of the platform's extra compose files (read from the files: no Docker)."""
         import yaml
 
-        from .files import NotRegular, read_bounded
+        from .store.files import NotRegular, read_bounded
 
         names: list[str] = []
         for path in self.d.extra_files:
@@ -328,7 +329,7 @@ def up(
 
 def _inputs(stack: Stack, rendered: str) -> str:
     """The render's inputs and the platform's compose files: what `up` is given."""
-    from .files import sha256
+    from .store.files import sha256
 
     extra = b"".join(_extra_bytes(p) for p in stack.d.extra_files)
     return sha256(rendered.encode() + b"\x00" + extra)
@@ -337,7 +338,7 @@ def _inputs(stack: Stack, rendered: str) -> str:
 def _extra_bytes(path) -> bytes:
     """A platform compose file's bytes as an input (b"-" when it is gone or not a file:
     the settings' rules refuse that before a start gets here)."""
-    from .files import NotRegular, read_bounded
+    from .store.files import NotRegular, read_bounded
 
     try:
         return read_bounded(path, follow=True)
@@ -350,7 +351,7 @@ def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -
     successful start, one running and healthy container per service with the config hash
     Compose gave it then, each on the image its tag names now. Compose decides from the
     same facts; when any is unknown, ask Compose."""
-    from . import state
+    from .store import state
 
     applied = state.read(stack.d.root).applied
     if not inputs or applied.get("inputs") != inputs:
@@ -372,7 +373,7 @@ def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -
 
 
 def _record_applied(stack: Stack, inputs: str) -> None:
-    from . import state
+    from .store import state
 
     current = state.read(stack.d.root)
     running = stack.compose.ps()

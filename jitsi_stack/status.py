@@ -300,7 +300,7 @@ def watch(stack: Stack, interval: float, as_json: bool = False) -> None:
 
 def interrupted_update(stack: Stack) -> str:
     """The exact command that finishes an update that was cut short, or ''."""
-    from . import state
+    from .store import state
 
     pending = state.read(stack.d.root).pending
     if not pending:

@@ -50,8 +50,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from . import paths
 from .errors import SettingsError, StackError, UsageError
+from .store import paths
 from .swarm_settings import label_constraint, node_ips
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _tmp_size(compose: Mapping) -> list[tuple[str, int]]:
 
 
 def _is_secret(d: Deployment, name: str) -> bool:
-    from .secrets import is_secret_name
+    from .store.secrets import is_secret_name
 
     value = d.env.get(name)
     return value is None or is_secret_name(name) or value in d.hidden_settings
@@ -379,7 +379,7 @@ def record_deploy(root, v: SwarmView) -> None:
     """Note that the project runs as a Swarm stack (and where prosody's data lives)."""
     import json
 
-    from . import files
+    from .store import files
 
     fact = {"stack": v.stack, "prosody_volume": v.prosody_volume, "prosody_node": v.prosody_node}
     files.write_atomic(root, DEPLOYED_FILE, json.dumps(fact, indent=2) + "\n", mode=0o644)
@@ -430,8 +430,8 @@ def load(root, dry: bool = False, **kwargs):
     """(settings, Deployment, secrets, SwarmView) of a project; secrets generated once (and
     kept: not in a dry run, which writes nothing)."""
     from . import project
-    from . import secrets as secret_store
     from .deployment import build
+    from .store import secrets as secret_store
 
     s = project.load(root, **kwargs)
     d = build(s)
@@ -443,7 +443,7 @@ def load(root, dry: bool = False, **kwargs):
 
 def write(root, texts: Mapping[str, str], dry: bool = False) -> list[str]:
     """Write each changed file atomically; the paths written."""
-    from . import files
+    from .store import files
 
     written = []
     for rel, text in texts.items():

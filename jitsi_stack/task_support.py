@@ -21,7 +21,7 @@ def operator_errors(fn):
         except StackError as err:
             raise Exit(code=ui.report(err)) from None
         except OSError as err:  # anything the modules did not turn into one line
-            from .files import os_error
+            from .store.files import os_error
 
             raise Exit(code=ui.report(os_error(err.filename or "a file", err, "use"))) from None
         except KeyboardInterrupt:
@@ -43,7 +43,7 @@ def _locked(c, name: str):
     """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
     import contextlib
 
-    from . import lock
+    from .store import lock
 
     if Runner.from_context(c).dry:
         return contextlib.nullcontext()

@@ -12,9 +12,10 @@ import re
 
 from invoke import Collection, Exit, task
 
-from . import invoke_compat, paths, project, ui
+from . import invoke_compat, project, ui
 from .docker import Runner
 from .errors import StackError, UsageError
+from .store import paths
 from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
 from .tasks_access import addresses_task, token_task, users
 from .tasks_helm import helm

@@ -170,8 +170,8 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
     import time
 
-    from . import secrets as secret_store
     from . import tokens
+    from .store import secrets as secret_store
 
     stack = _stack(c)
     jwt = stack.d.auth.jwt

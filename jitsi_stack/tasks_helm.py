@@ -18,7 +18,7 @@ DEFAULT_TARGET = "helm/values.yaml"
 def target(root: Path, given: str, settings_files=()) -> str:
     """The values file as a path inside the project, or a one-line refusal. Never resolved
     through a link: the write walks the path with O_NOFOLLOW."""
-    from . import paths
+    from .store import paths
 
     path = Path(given or DEFAULT_TARGET)
     if not path.is_absolute():
@@ -61,9 +61,10 @@ def target(root: Path, given: str, settings_files=()) -> str:
 def values_task(c, to="", json=False):  # noqa: A002
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
-    from . import files, helm, paths, project
-    from . import secrets as store
+    from . import helm, project
     from .deployment import build
+    from .store import files, paths
+    from .store import secrets as store
 
     root = project.root(c)
     s = project.load(root)
@@ -115,7 +116,8 @@ def values_task(c, to="", json=False):  # noqa: A002
 def _print_json(hv, rel, chart, written, namespace, stored, mask, s) -> None:
     import json as jsonlib
 
-    from . import helm, paths
+    from . import helm
+    from .store import paths
 
     secrets = [
         {

@@ -89,7 +89,8 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
 @operator_errors
 def restore_task(c, file, yes=False):
     """Restore an archive into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, paths, restore, restore_target, swarm
+    from . import clean, restore, restore_target, swarm
+    from .store import paths
 
     root = project.root(c)
     swarm.refuse_host_backup(root, "restore")  # its prosody data is on a node

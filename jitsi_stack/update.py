@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from . import docker, paths, preflight, project, state, ui
+from . import docker, preflight, project, ui
 from .errors import StackError, UsageError
 from .stack import Stack, report_render, up
+from .store import paths, state
 from .validators import tag_problem
 
 

@@ -34,7 +34,7 @@ def write_settings(base: Path, text: str) -> Path:
 
 
 def seed_secrets(base: Path) -> None:
-    from jitsi_stack import secrets
+    from jitsi_stack.store import secrets
 
     secrets.save(base, FIXED_SECRETS)
 

@@ -53,8 +53,8 @@ def probe_login(stack, target: SmokeTarget, wanted: set[str]) -> Iterator[SmokeT
 
 
 def _token(stack) -> str:
-    from jitsi_stack import secrets as secret_store
     from jitsi_stack import tokens
+    from jitsi_stack.store import secrets as secret_store
 
     jwt = stack.d.auth.jwt
     secret = stack.d.secret("JWT_APP_SECRET", secret_store.read(stack.d.root))

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from jitsi_stack import paths, secrets
+from jitsi_stack.store import paths, secrets
 from tests.helpers import (
     containers,
     force_down,

@@ -158,7 +158,7 @@ def test_smoke_passes_against_the_swarms_web(project, cluster):
 
 
 def test_passwords_are_swarm_secrets_and_never_in_clear(project, cluster):
-    from jitsi_stack import secrets
+    from jitsi_stack.store import secrets
 
     values = secrets.read(project)
     assert values

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack import secrets
 from jitsi_stack.render import yaml_str
+from jitsi_stack.store import secrets
 from tests.helpers import (
     containers,
     inv,

@@ -1431,7 +1431,7 @@ def test_special_files_are_never_waited_on(tmp_path):
     """The bounded reader itself: a FIFO with no writer answers at once, a device is not
     read at all, a regular file over the limit is refused before it is read."""
     from jitsi_stack.errors import StackError
-    from jitsi_stack.files import read_regular
+    from jitsi_stack.store.files import read_regular
 
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "big").write_bytes(b"x" * 2049)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitsi_stack import paths, secrets
+from jitsi_stack.store import paths, secrets
 from tests.helpers import run_cli, write_settings
 
 GIVEN = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.errors import StackError
-from jitsi_stack.safefs import safe_remove
+from jitsi_stack.store.safefs import safe_remove
 
 
 def snapshot(path: Path) -> dict[str, tuple[int, str]]:

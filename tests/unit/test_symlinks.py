@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack import paths
+from jitsi_stack.store import paths
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 
 

@@ -11,7 +11,8 @@ import sys
 import pytest
 from invoke import Config, MockContext
 
-from jitsi_stack import paths, tasks
+from jitsi_stack import tasks
+from jitsi_stack.store import paths
 from tests.helpers import REPO, clean_environ, run_cli, tree_snapshot
 
 PREFIX = "docker compose --project-directory {root} --project-name callcenter --env-file {root}/jitsi-meet/.env --file {root}/docker-compose.yml"

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import StackError
+from ..validators import TAG_RE
 from . import files, paths
-from .errors import StackError
-from .validators import TAG_RE
 
 RECOVERY = (
     "restore it from a backup (.jitsi-stack/backups/), or delete it to forget the update "

@@ -13,9 +13,9 @@ import secrets as _random
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import StackError
+from ..upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
 from . import files, paths
-from .errors import StackError
-from .upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
 
 MASK = "********"
 # Passthrough variables whose values are masked in every output.

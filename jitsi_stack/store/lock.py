@@ -14,8 +14,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import StackError
 from . import files, paths
-from .errors import StackError
 
 
 @contextlib.contextmanager
