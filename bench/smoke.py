@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
     if not args.url:
-        from jitsi_stack import project
+        from jitsi_stack.settings import project
         from jitsi_stack.smoke.target import from_deployment
         from jitsi_stack.stack import Stack
 

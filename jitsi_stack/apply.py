@@ -57,7 +57,7 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
         json.dumps(values, sort_keys=True),
     ]
     if d.certificate is not None:  # its files are copied: their bytes are inputs too
-        from .certs import Refused, read_bounded
+        from .settings.certs import Refused, read_bounded
 
         for path in (d.certificate.cert, d.certificate.key):
             try:
@@ -143,7 +143,7 @@ def refuse_lapsed(d: Deployment) -> None:
     anything (they render at their end)."""
     if d.certificate is None:
         return
-    from .certs import Refused, lapsed_pem, read_bounded
+    from .settings.certs import Refused, lapsed_pem, read_bounded
 
     try:
         new = read_bounded(d.certificate.cert, "https.certificate.cert")

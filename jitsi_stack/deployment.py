@@ -41,11 +41,11 @@ from .facts import (  # noqa: F401 - re-exported
     metrics_of,
     turn_of,
 )
-from .schema import FIELDS
-from .settings import Settings
+from .settings.layers import Settings
+from .settings.schema import FIELDS
+from .settings.upstream import SECRET_NAMES, services_reading
 from .store import paths
 from .store.secrets import is_secret_name
-from .upstream import SECRET_NAMES, services_reading
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .environment import turn_host
-from .settings import Settings
+from .settings.layers import Settings
 from .store import paths
 
 

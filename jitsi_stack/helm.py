@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import StackError
-from .helm_chart import (  # noqa: F401 - VALIDATED and the tables are read through helm
+from .settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are read through helm
     CHART,
     CHART_REPO,
     CHART_SETS,
@@ -38,7 +38,7 @@ from .helm_chart import (  # noqa: F401 - VALIDATED and the tables are read thro
 
 if TYPE_CHECKING:
     from .deployment import Deployment
-    from .settings import Settings
+    from .settings.layers import Settings
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _put(tree: dict, dotted: str, value) -> None:
 
 
 def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
-    from .schema import FIELDS
+    from .settings.schema import FIELDS
     from .store import paths
 
     if name in passthrough:
@@ -89,9 +89,9 @@ def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
 
 
 def _is_secret(name: str, d: Deployment) -> bool:
-    from .schema import FIELDS
+    from .settings.schema import FIELDS
+    from .settings.upstream import SECRET_NAMES
     from .store.secrets import is_secret_name
-    from .upstream import SECRET_NAMES
 
     given = any(f.secret and f.upstream == name for f in FIELDS.values())
     return name in SECRET_NAMES or d.env.get(name, "") is None or given or is_secret_name(name)
@@ -160,7 +160,7 @@ def build(d: Deployment, s: Settings) -> HelmValues:
     _turn(d, s, values, notes)
 
     # -- every other variable of jitsi-meet/.env, to the components that read it ----------
-    from .upstream import services_reading
+    from .settings.upstream import services_reading
 
     extra: dict[str, dict[str, str]] = {}
     extra_secrets: dict[str, list[str]] = {}

@@ -17,10 +17,11 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from . import apply, docker, preflight, project
+from . import apply, docker, preflight
 from .deployment import build
 from .errors import StackError
-from .settings import ENV_PREFIX
+from .settings import project
+from .settings.layers import ENV_PREFIX
 from .stack import Stack
 from .store import paths
 from .store.files import NotRegular, read_bounded, read_regular

@@ -114,7 +114,7 @@ def _dotenv(text: str) -> dict[str, str]:
 def _own_certificate(root: Path) -> Certificate | None:
     """https.certificate as jitsi-stack.yml names it, read as plain YAML (best effort: the
     backup archives those files when the settings file still parses)."""
-    from .settings import read_yaml
+    from .settings.layers import read_yaml
 
     try:  # bounded, regular files only (a FIFO named jitsi-stack.yml must not hang this)
         data = read_yaml(root / paths.SETTINGS_FILE, paths.SETTINGS_FILE)
@@ -171,7 +171,7 @@ def settings_files(root: Path) -> list[Path]:
     """The settings files a backup archives when they do not load: as they are on disk."""
     import os
 
-    from .settings import settings_files as named
+    from .settings.layers import settings_files as named
 
     try:
         found = [path for _, path, _ in named(root, os.environ)]

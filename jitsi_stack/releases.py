@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from .errors import StackError
-from .upstream import RELEASE
+from .settings.upstream import RELEASE
 
 STABLE = re.compile(r"^stable-(\d+)(?:-(\d+))?$")
 MAX_PAGES = 50

@@ -167,7 +167,7 @@ def _coturn_conf(d: Deployment, secrets: dict[str, str], context: dict) -> Outpu
     `eval "echo $arg"` (coturn/coturn 8024aa63, docker/coturn/rootfs/usr/local/bin/
     docker-entrypoint.sh lines 8-12), which splits and globs it. 0600, the image's user's
     (nobody, docker/coturn/debian/Dockerfile line 137)."""
-    from .rules_media import coturn_value_problem
+    from .settings.rules.media import coturn_value_problem
 
     secret = d.secret("TURN_CREDENTIALS", secrets)
     if not secret or coturn_value_problem(secret):  # the rules refuse such a setting
@@ -213,7 +213,7 @@ def _certificates(d: Deployment) -> list[Output]:
     cert = d.certificate
     if cert is None:
         return []
-    from .certs import Refused, load_certificates, read_bounded
+    from .settings.certs import Refused, load_certificates, read_bounded
 
     try:  # checked by the rules already; again here, as read now (a file swapped since)
         raw = read_bounded(cert.cert, "https.certificate.cert")

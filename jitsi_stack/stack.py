@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import docker, errors, preflight, project, ui
+from . import docker, errors, preflight, ui
 from .deployment import Deployment, build
 from .errors import StackError, UsageError
+from .settings import project
 from .store import paths
 from .store import secrets as secret_store
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from . import docker
-from .certs import WARN_DAYS
+from .settings.certs import WARN_DAYS
 from .stack import Stack
 
 
@@ -136,7 +136,7 @@ def _from_info(source: str, info) -> Certificate:
 
 def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
     """The served certificate, when HTTPS is on and the web container runs."""
-    from . import certs
+    from .settings import certs
 
     d = stack.d
     try:
@@ -159,7 +159,7 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
 def certificates(stack: Stack, rows: list[Row]) -> list[Certificate]:
     """Every certificate row: the served one, and the https.certificate file when it is not
     the one served (renewed or replaced on disk, or the web container is not running)."""
-    from . import certs
+    from .settings import certs
 
     found = []
     served = certificate(stack, rows)

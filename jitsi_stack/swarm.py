@@ -51,12 +51,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .errors import SettingsError, StackError, UsageError
+from .settings.rules.swarm import label_constraint, node_ips
 from .store import paths
-from .swarm_settings import label_constraint, node_ips
 
 if TYPE_CHECKING:
     from .deployment import Deployment, Service
-    from .settings import Settings
+    from .settings.layers import Settings
 
 STACK_FILE = "swarm/stack.yml"
 WRAPPER_FILE = "swarm/with-secrets.sh"
@@ -429,8 +429,8 @@ def secret_files(v: SwarmView, d: Deployment, secrets: Mapping[str, str]) -> dic
 def load(root, dry: bool = False, **kwargs):
     """(settings, Deployment, secrets, SwarmView) of a project; secrets generated once (and
     kept: not in a dry run, which writes nothing)."""
-    from . import project
     from .deployment import build
+    from .settings import project
     from .store import secrets as secret_store
 
     s = project.load(root, **kwargs)

@@ -6,9 +6,10 @@ import functools
 
 from invoke import Exit
 
-from . import project, ui
+from . import ui
 from .docker import Runner
 from .errors import StackError, UsageError
+from .settings import project
 
 
 def operator_errors(fn):
@@ -63,7 +64,7 @@ def _number(value, flag: str, *, minimum: float = 0) -> float:
 def detect_addresses(c, *, refresh: bool = False):
     """jvb.advertise_ips: auto is detected once (STUN, network) before a render needs it;
     nothing is locked or written when the stored result is current."""
-    from . import addresses
+    from .settings import addresses
 
     root = project.root(c)
     stored, stun = addresses.current(root, refresh=refresh)

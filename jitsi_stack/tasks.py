@@ -12,9 +12,10 @@ import re
 
 from invoke import Collection, Exit, task
 
-from . import invoke_compat, project, ui
+from . import invoke_compat, ui
 from .docker import Runner
 from .errors import StackError, UsageError
+from .settings import project
 from .store import paths
 from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
 from .tasks_access import addresses_task, token_task, users
@@ -65,7 +66,7 @@ def _nullcontext():
 @operator_errors
 def config_task(c, json=False):  # noqa: A002 - the flag is --json
     """Show the effective settings (secrets masked) and where each value came from."""
-    from . import config_view
+    from .settings import view as config_view
 
     s = project.load(project.root(c))
     if json:

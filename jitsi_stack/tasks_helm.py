@@ -61,8 +61,9 @@ def target(root: Path, given: str, settings_files=()) -> str:
 def values_task(c, to="", json=False):  # noqa: A002
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
-    from . import helm, project
+    from . import helm
     from .deployment import build
+    from .settings import project
     from .store import files, paths
     from .store import secrets as store
 

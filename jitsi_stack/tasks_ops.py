@@ -9,9 +9,10 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from . import project, ui
+from . import ui
 from .docker import Runner
 from .errors import StackError
+from .settings import project
 from .task_support import _locked, _stack, operator_errors
 
 
@@ -154,7 +155,7 @@ CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to da
 def update_check(c, *, as_json: bool) -> None:
     """The stable releases newer than the running tag; exit 1 when there are any."""
     from . import releases
-    from .upstream import RELEASE
+    from .settings.upstream import RELEASE
 
     stack = _stack(c)
     d = stack.d

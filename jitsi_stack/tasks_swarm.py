@@ -8,8 +8,9 @@ import json as jsonlib
 
 from invoke import Collection, Exit, task
 
-from . import project, ui
+from . import ui
 from .docker import Runner
+from .settings import project
 from .task_support import _locked, _number, operator_errors
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from . import docker, preflight, project, ui
+from . import docker, preflight, ui
 from .errors import StackError, UsageError
+from .settings import project
 from .stack import Stack, report_render, up
 from .store import paths, state
 from .validators import tag_problem
@@ -41,7 +42,8 @@ def _finish(root: Path, **changes) -> None:
 
 def _backup(stack: Stack) -> None:
     """An archive before anything changes; the last few of these are kept."""
-    from . import backup, project
+    from . import backup
+    from .settings import project
 
     root = stack.d.root
     result = backup.write(stack, project.load(root).files, kind="before-update")

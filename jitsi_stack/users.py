@@ -20,8 +20,8 @@ from pathlib import Path
 
 from .deployment import ACCOUNT_OF
 from .errors import StackError, UsageError
+from .settings.upstream import PROSODY_CONFIG
 from .store import secrets as secret_store
-from .upstream import PROSODY_CONFIG
 
 # A localpart prosody stores unchanged (nodeprep lower-cases, and forbids "&'/:<>@ and
 # spaces): lower-case ASCII letters, digits and . _ -, starting with a letter or digit.

@@ -40,8 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from jitsi_stack import helm, helm_chart, project  # noqa: E402
+from jitsi_stack import helm  # noqa: E402
 from jitsi_stack.deployment import build  # noqa: E402
+from jitsi_stack.settings import project  # noqa: E402
+from jitsi_stack.settings.rules import helm as helm_chart  # noqa: E402
 
 SET_BY_TEMPLATE = re.compile(r"^\s+([A-Z][A-Z0-9_]+):", re.M)
 ENV_BY_DEPLOYMENT = re.compile(r"^\s+- name: ([A-Z][A-Z0-9_]+)$", re.M)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import StackError
-from ..upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
+from ..settings.upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
 from . import files, paths
 
 MASK = "********"

@@ -323,7 +323,7 @@ def test_smoke_auth_fails_with_cause_for_a_removed_agent(stack):
     """The probe's account gone (or never made): the login is refused, and said so."""
     import dataclasses
 
-    from jitsi_stack.project import deployment
+    from jitsi_stack.settings.project import deployment
     from jitsi_stack.smoke import run_checks
     from jitsi_stack.smoke.target import from_deployment
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack import project
 from jitsi_stack.docker import Runner
 from jitsi_stack.errors import DaemonUnreachable
 from jitsi_stack.preflight import check_docker
+from jitsi_stack.settings import project
 from tests.golden.test_golden import render_case
 from tests.helpers import FIXED_SECRETS, run_cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack.addresses import (
+from jitsi_stack.settings.addresses import (
     MAGIC,
     binding_request,
     lan_address,
@@ -257,8 +257,8 @@ def test_a_peer_that_keeps_sending_junk_cannot_hold_detection(junk):
     own deadline however many arrive (3.5 s in all, as with a silent server)."""
     import time
 
-    from jitsi_stack.addresses import RETRIES, stun_public
     from jitsi_stack.errors import StackError
+    from jitsi_stack.settings.addresses import RETRIES, stun_public
 
     peer = Chatter(junk)
     started = time.monotonic()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack.certs import MAX_BYTES
+from jitsi_stack.settings.certs import MAX_BYTES
 from tests.helpers import FIXED_SECRETS, run_cli, tree_snapshot, write_settings
 from tests.unit.test_bad_input import _copy
 

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jitsi_stack import apply, config_view, project
+from jitsi_stack import apply
 from jitsi_stack.deployment import build
 from jitsi_stack.errors import SettingsError, StackError
 from jitsi_stack.render import COTURN_CONF, NOBODY, yaml_str
-from jitsi_stack.rules_media import coturn_value_problem
+from jitsi_stack.settings import project
+from jitsi_stack.settings import view as config_view
+from jitsi_stack.settings.rules.media import coturn_value_problem
 from jitsi_stack.store import secrets
 from tests.helpers import REPO, seed_secrets, write_settings
 

@@ -10,9 +10,10 @@ import subprocess
 import pytest
 import yaml
 
-from jitsi_stack import project, render
+from jitsi_stack import render
 from jitsi_stack.deployment import build
 from jitsi_stack.errors import SettingsError
+from jitsi_stack.settings import project
 from jitsi_stack.smoke.configjs import evaluate_config_js, judge_config_js
 from jitsi_stack.store import paths, secrets
 from tests.golden.test_golden import render_case

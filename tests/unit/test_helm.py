@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jitsi_stack import helm, helm_chart, project
+from jitsi_stack import helm
 from jitsi_stack.deployment import build
+from jitsi_stack.settings import project
+from jitsi_stack.settings.rules import helm as helm_chart
 from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, write_settings
 
 TESTS = Path(__file__).resolve().parents[1]

@@ -21,9 +21,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from jitsi_stack import helm, project, swarm
+from jitsi_stack import helm, swarm
 from jitsi_stack.deployment import build
 from jitsi_stack.environment import tpl_bool
+from jitsi_stack.settings import project
 from tests.helpers import run_cli, seed_secrets, write_settings
 
 JWT = "auth: {{enabled: true, type: jwt, guests: {guests}, jwt: {{app_id: cc{extra}}}}}\n"

@@ -9,8 +9,9 @@ import json
 import pytest
 import yaml
 
-from jitsi_stack import dashboards, project
+from jitsi_stack import dashboards
 from jitsi_stack.deployment import INTERNAL_KEY, METRICS_KEY, PROSODY_METRICS_ALIAS, build
+from jitsi_stack.settings import project
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 from tests.unit.test_bad_input import _copy
 

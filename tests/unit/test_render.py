@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from jitsi_stack import apply, project, render
+from jitsi_stack import apply, render
 from jitsi_stack.deployment import build
 from jitsi_stack.errors import StackError
+from jitsi_stack.settings import project
 from jitsi_stack.store import paths, secrets
 from tests.golden.test_golden import GOLDEN, render_case
 from tests.helpers import run_cli, tree_snapshot, write_settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jitsi_stack import project
 from jitsi_stack.errors import SettingsError
+from jitsi_stack.settings import project
 from jitsi_stack.store import secrets, state
 from tests.helpers import write_settings
 

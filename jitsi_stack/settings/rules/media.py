@@ -7,8 +7,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .settings import Settings
-from .validators import (
+from ...validators import (
     host_is_public,
     is_domain,
     is_loopback_host,
@@ -18,6 +17,7 @@ from .validators import (
     show,
     unusable_kind,
 )
+from ..layers import Settings
 
 
 def public_host(s: Settings) -> str:
@@ -210,8 +210,8 @@ def certificate(s, errors, warnings, strict: bool = False) -> None:
         errors.append(
             "https.certificate: and https.letsencrypt.enabled are both set: use one of them"
         )
-    from .certs import check
-    from .environment import turn_host
+    from ...environment import turn_host
+    from ..certs import check
 
     hosts = [public_host(s)]
     if s["turn.enabled"] and s["turn.server"] == "bundled" and s["turn.tls"]:

@@ -17,8 +17,8 @@ import socket
 import struct
 import time
 
-from .errors import StackError
-from .store.state import Detected
+from ..errors import StackError
+from ..store.state import Detected
 
 MAGIC = 0x2112A442
 BINDING_REQUEST = 0x0001
@@ -129,7 +129,7 @@ def detect(stun: str, *, local: bool = False) -> Detected:
     browser could send media to (loopback, multicast, ...: validators.unusable_kind) is
     refused, as the same address in jvb.advertise_ips would be; `local`: the public URL
     is local, so loopback and link-local answers are kept."""
-    from .validators import only_this_host, unusable_kind
+    from ..validators import only_this_host, unusable_kind
 
     public = stun_public(stun) if stun else ""
     kind = unusable_kind(ipaddress.ip_address(public)) if public else None
@@ -162,8 +162,8 @@ def local_url(values: dict) -> bool:
     """The merged settings' public_url is this machine (localhost, a loopback address)."""
     from urllib.parse import urlsplit
 
+    from ..validators import is_loopback_host
     from .schema import FIELDS
-    from .validators import is_loopback_host
 
     url = values.get("public_url") or FIELDS["public_url"].default
     try:
@@ -177,8 +177,8 @@ def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None
     (None, None): the settings do not say auto, or say it in a form their rules refuse
     (then nothing is detected or written: the load that follows says what is wrong).
     Reads files only: no network, no lock."""
-    from . import settings
-    from .store import state
+    from ..store import state
+    from . import layers as settings
 
     environ = os.environ
     tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
@@ -192,7 +192,7 @@ def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None
 
 
 def store(root, found: Detected) -> None:
-    from .store import state
+    from ..store import state
 
     recorded = state.read(root)
     recorded.addresses = found
@@ -201,7 +201,7 @@ def store(root, found: Detected) -> None:
 
 def url_is_local(root) -> bool:
     """Whether the merged settings' public_url is this machine (see local_url)."""
-    from . import settings
+    from . import layers as settings
 
     environ = os.environ
     tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))

@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..layers import Settings
 
 
 def _names(text: str) -> frozenset[str]:

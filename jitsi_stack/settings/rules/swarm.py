@@ -7,7 +7,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .validators import is_loopback_host, only_this_host, show, unusable_kind
+from ...validators import is_loopback_host, only_this_host, show, unusable_kind
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*=[A-Za-z0-9._-]+$")
 HOST_RE = re.compile(

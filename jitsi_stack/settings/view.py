@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..store.secrets import MASK, is_secret_name
+from .layers import Settings
 from .schema import FIELDS
-from .settings import Settings
-from .store.secrets import MASK, is_secret_name
 
 
 def value(key: str, raw: Any) -> Any:
@@ -51,7 +51,7 @@ def as_json(s: Settings) -> str:
 
 
 def show(s: Settings) -> None:
-    from . import ui
+    from .. import ui
 
     files = ", ".join(str(p) for p in s.files) or "none (defaults only)"
     ui.show(

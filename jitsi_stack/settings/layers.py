@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from .errors import SettingsError
+from ..errors import SettingsError
+from ..store import paths
+from ..validators import show, suggest
 from .schema import FIELDS, SECTIONS
-from .store import paths
 from .upstream import MANAGED, REMOVED, managed_fix, variables
-from .validators import show, suggest
 
 ENV_PREFIX = "JITSI_STACK_"
 # Variables of the tool itself, not settings overrides (see docs/settings.md).
@@ -119,7 +119,7 @@ def read_yaml(path: Path, label: str) -> dict[str, Any]:
         raise SettingsError(
             [f"{label}: is {st.st_size} bytes, more than the 1 MiB a settings file may have"]
         )
-    from .store.files import NotRegular, read_bounded
+    from ..store.files import NotRegular, read_bounded
 
     try:  # never blocks: a FIFO swapped in after the stat above is refused, not waited on
         raw = read_bounded(path, limit=MAX_SETTINGS_BYTES, follow=True)

@@ -11,9 +11,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import rules, settings
-from .errors import SettingsError, UsageError
-from .store import state
+from ..errors import SettingsError, UsageError
+from ..store import state
+from . import layers as settings
+from . import rules
 
 
 def root(c=None, environ: Mapping[str, str] | None = None) -> Path:
@@ -122,6 +123,6 @@ def load(
 
 
 def deployment(root_dir: Path, **kwargs):
-    from .deployment import build
+    from ..deployment import build
 
     return build(load(root_dir, **kwargs))

@@ -10,16 +10,10 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
-from .helm_chart import settings_problems as helm_problems
-from .rules_media import advertise, certificate, metrics, public_host, turn
-from .schema import FIELDS
-from .settings import Settings
-from .store import paths
-from .store.files import MAX_FILE_BYTES
-from .store.secrets import is_secret_name
-from .swarm_settings import settings_problems as swarm_problems
-from .upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
-from .validators import (
+from ...store import paths
+from ...store.files import MAX_FILE_BYTES
+from ...store.secrets import is_secret_name
+from ...validators import (
     EMAIL_RE,
     IMAGE_RE,
     MAX_TOKEN_TTL,
@@ -31,6 +25,12 @@ from .validators import (
     suggest,
     tag_problem,
 )
+from ..layers import Settings
+from ..schema import FIELDS
+from ..upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
+from .helm import settings_problems as helm_problems
+from .media import advertise, certificate, metrics, public_host, turn
+from .swarm import settings_problems as swarm_problems
 
 # Passthrough variables whose value changes a derived fact: they must be domains.
 DOMAIN_VARS = (
@@ -460,7 +460,7 @@ def _passthrough(s, errors) -> None:
 
 
 def _files(s, errors) -> None:
-    from .store.files import NotRegular, read_bounded, refusal
+    from ...store.files import NotRegular, read_bounded, refusal
 
     for name in s["compose.extra_files"]:
         path = s.root / name
