@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from .facts import Certificate
+from .deployment.facts import Certificate
 from .render import CONTAINER_UID, NOBODY, OUTPUTS
 from .store import paths
 

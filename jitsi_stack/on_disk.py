@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from .deployment import SERVICE_PREFIX, Port, Urls, _urls
+from .deployment.facts import Certificate
 from .errors import SettingsError, StackError
-from .facts import Certificate
 from .store import paths
 
 if TYPE_CHECKING:

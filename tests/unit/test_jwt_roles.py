@@ -23,7 +23,7 @@ import yaml
 
 from jitsi_stack import helm, swarm
 from jitsi_stack.deployment import build
-from jitsi_stack.environment import tpl_bool
+from jitsi_stack.deployment.dotenv import tpl_bool
 from jitsi_stack.settings import project
 from tests.helpers import run_cli, seed_secrets, write_settings
 

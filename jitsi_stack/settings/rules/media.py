@@ -210,7 +210,7 @@ def certificate(s, errors, warnings, strict: bool = False) -> None:
         errors.append(
             "https.certificate: and https.letsencrypt.enabled are both set: use one of them"
         )
-    from ...environment import turn_host
+    from ...deployment.dotenv import turn_host
     from ..certs import check
 
     hosts = [public_host(s)]

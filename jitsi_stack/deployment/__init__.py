@@ -22,7 +22,12 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from .environment import (  # noqa: F401 - flag and passthrough_value are used by callers
+from ..settings.layers import Settings
+from ..settings.schema import FIELDS
+from ..settings.upstream import SECRET_NAMES, services_reading
+from ..store import paths
+from ..store.secrets import is_secret_name
+from .dotenv import (  # noqa: F401 - flag and passthrough_value are used by callers
     Domains,
     advertise_ips,
     dotenv_values,
@@ -41,11 +46,6 @@ from .facts import (  # noqa: F401 - re-exported
     metrics_of,
     turn_of,
 )
-from .settings.layers import Settings
-from .settings.schema import FIELDS
-from .settings.upstream import SECRET_NAMES, services_reading
-from .store import paths
-from .store.secrets import is_secret_name
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")

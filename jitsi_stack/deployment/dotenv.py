@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings.layers import Settings
-from .settings.schema import FIELDS
-from .settings.upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
-from .store import paths
+from ..settings.layers import Settings
+from ..settings.schema import FIELDS
+from ..settings.upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
+from ..store import paths
 
 # Docker's embedded DNS server, on every user-defined network; answers are kept 10 s.
 NGINX_RESOLVER = "127.0.0.11 valid=10s"

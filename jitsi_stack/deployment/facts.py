@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .environment import turn_host
-from .settings.layers import Settings
-from .store import paths
+from ..settings.layers import Settings
+from ..store import paths
+from .dotenv import turn_host
 
 
 @dataclass(frozen=True)
