@@ -21,8 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from jitsi_stack import apply, helm, ui  # noqa: E402
+from jitsi_stack import helm, ui  # noqa: E402
 from jitsi_stack.deployment import build  # noqa: E402
+from jitsi_stack.render import apply  # noqa: E402
 from jitsi_stack.settings import project, rules  # noqa: E402
 from jitsi_stack.store import paths  # noqa: E402
 

@@ -17,9 +17,10 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from . import apply, docker, preflight
+from . import docker, preflight
 from .deployment import build
 from .errors import StackError
+from .render import apply
 from .settings import project
 from .settings.layers import ENV_PREFIX
 from .stack import Stack

@@ -127,7 +127,7 @@ def check_subnets(d, runner: Runner) -> None:
     skipped when the daemon is not local, where Docker itself will say)."""
     if d.metrics is None or runner.dry:
         return
-    from .engine import Engine
+    from .docker.engine import Engine
 
     engine = Engine.local(runner)
     if not engine.available():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .apply import account_files, check_tree
+from .render.apply import account_files, check_tree
 from .stack import Stack
 from .store import files, paths
 from .store import secrets as secret_store

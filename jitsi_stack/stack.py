@@ -265,7 +265,7 @@ def up(
     stack: Stack, services: list[str], *, recreate: bool = False, timeout: float | None = None
 ) -> float | None:
     """Render, check, `docker compose up -d`, wait for health. Seconds to healthy (None: dry)."""
-    from . import apply
+    from .render import apply
 
     runner = stack.runner
     preflight.check_engine(runner)

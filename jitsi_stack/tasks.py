@@ -36,7 +36,7 @@ invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 @operator_errors
 def render_task(c, check=False, force=False):
     """Render docker-compose.yml, jitsi-meet/.env and the config tree from the settings."""
-    from . import apply
+    from .render import apply
     from .stack import report_render
 
     if not check:
@@ -259,7 +259,8 @@ def clean_task(c, yes=False, all=False):  # noqa: A002
 @operator_errors
 def rotate_secrets_task(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
-    from . import apply, clean, preflight, rotate
+    from . import clean, preflight, rotate
+    from .render import apply
     from .stack import Stack, up
 
     stack = _stack(c)

@@ -57,7 +57,7 @@ def update(
 ) -> str:
     """Returns a one-line summary; raises StackError when it had to roll back."""
     stack = Stack.load(root, runner)
-    from .apply import refuse_lapsed
+    from .render.apply import refuse_lapsed
 
     refuse_lapsed(stack.d)  # it renders after the backup and the state: refuse before those
     recorded = state.read(root)
@@ -81,7 +81,7 @@ def update(
     if target == current and not rollback:
         # Same tag: pull newer images for it (a registry may have re-pushed the tag) before
         # anything is recorded; a failed pull changes nothing.
-        from . import apply
+        from .render import apply
 
         report_render(apply.apply(stack.d))
         try:

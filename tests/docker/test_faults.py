@@ -131,8 +131,8 @@ def test_a_taken_host_port_stops_start_before_anything_changes(tmp_path, testbed
 
 def test_ctrl_c_while_files_are_written_never_reads_as_a_hand_edit(tmp_path):
     """Interrupt a render after each of its writes; the next render finishes the job."""
-    from jitsi_stack import apply
     from jitsi_stack.deployment import build
+    from jitsi_stack.render import apply
     from jitsi_stack.settings import project
     from jitsi_stack.store import files
 

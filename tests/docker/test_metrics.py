@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import requests
 
-from jitsi_stack import dashboards
+from jitsi_stack.render import dashboards
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline
 from tests.helpers import force_down, inv, started_stack, wait_for, write_settings
 

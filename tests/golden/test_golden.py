@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jitsi_stack import apply
 from jitsi_stack.deployment import build
+from jitsi_stack.render import apply
 from jitsi_stack.settings import project
 from jitsi_stack.store import paths
 from tests.helpers import seed_secrets

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jitsi_stack import apply
 from jitsi_stack.deployment import build
 from jitsi_stack.errors import SettingsError, StackError
-from jitsi_stack.render import COTURN_CONF, NOBODY, yaml_str
+from jitsi_stack.render import COTURN_CONF, NOBODY, apply, yaml_str
 from jitsi_stack.settings import project
 from jitsi_stack.settings import view as config_view
 from jitsi_stack.settings.rules.media import coturn_value_problem

@@ -9,8 +9,8 @@ import json
 import pytest
 import yaml
 
-from jitsi_stack import dashboards
 from jitsi_stack.deployment import INTERNAL_KEY, METRICS_KEY, PROSODY_METRICS_ALIAS, build
+from jitsi_stack.render import dashboards
 from jitsi_stack.settings import project
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 from tests.unit.test_bad_input import _copy
@@ -296,7 +296,7 @@ def test_the_subnet_check_asks_the_engine_api_only_when_the_daemon_is_local(monk
 
     from jitsi_stack import preflight
     from jitsi_stack.docker import Runner
-    from jitsi_stack.engine import Engine
+    from jitsi_stack.docker.engine import Engine
     from jitsi_stack.errors import StackError
 
     asked: list[str | None] = []
@@ -324,7 +324,7 @@ def test_the_subnet_check_asks_the_engine_api_only_when_the_daemon_is_local(monk
 
 def test_the_engine_api_without_a_local_socket_is_one_line_not_a_traceback():
     from jitsi_stack.docker import Runner
-    from jitsi_stack.engine import Engine
+    from jitsi_stack.docker.engine import Engine
     from jitsi_stack.errors import DaemonUnreachable
 
     with pytest.raises(DaemonUnreachable) as err:

@@ -49,10 +49,11 @@ def test_a_template_missing_from_the_installation_says_reinstall(monkeypatch, tm
 
     import jinja2
 
+    import jitsi_stack
     from jitsi_stack import render, swarm
     from jitsi_stack.errors import StackError
 
-    shutil.copytree(Path(render.__file__).parent / "templates", tmp_path / "templates")
+    shutil.copytree(Path(jitsi_stack.__file__).parent / "templates", tmp_path / "templates")
     (tmp_path / "templates" / "jitsi-meet" / "prometheus" / "prometheus.yml.j2").unlink()
     (tmp_path / "templates" / "swarm" / "with-secrets.sh.j2").unlink()
     broken = render.environment().overlay(loader=jinja2.FileSystemLoader(tmp_path / "templates"))

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from jitsi_stack import apply, render
+from jitsi_stack import render
 from jitsi_stack.deployment import build
 from jitsi_stack.errors import StackError
+from jitsi_stack.render import apply
 from jitsi_stack.settings import project
 from jitsi_stack.store import paths, secrets
 from tests.golden.test_golden import GOLDEN, render_case

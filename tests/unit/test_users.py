@@ -409,7 +409,7 @@ def test_an_answer_quoting_the_command_never_shows_the_password():
     from types import SimpleNamespace
 
     from jitsi_stack.deployment import Auth
-    from jitsi_stack.engine import Result
+    from jitsi_stack.docker.engine import Result
     from jitsi_stack.users import Account, Accounts
 
     password = "p€ss-word-1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from jitsi_stack.engine import Result
+from jitsi_stack.docker.engine import Result
 from jitsi_stack.smoke.checks.metrics import check_metrics
 from jitsi_stack.smoke.target import SmokeTarget
 from jitsi_stack.smoke.xmpp import Deadline

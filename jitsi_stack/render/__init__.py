@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .deployment import PROSODY_METRICS_ALIAS
-from .errors import StackError
-from .store import paths
+from ..deployment import PROSODY_METRICS_ALIAS
+from ..errors import StackError
+from ..store import paths
 
 if TYPE_CHECKING:
     import jinja2
 
-    from .deployment import Deployment
+    from ..deployment import Deployment
 
 
 # -- filters -------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def _coturn_conf(d: Deployment, secrets: dict[str, str], context: dict) -> Outpu
     `eval "echo $arg"` (coturn/coturn 8024aa63, docker/coturn/rootfs/usr/local/bin/
     docker-entrypoint.sh lines 8-12), which splits and globs it. 0600, the image's user's
     (nobody, docker/coturn/debian/Dockerfile line 137)."""
-    from .settings.rules.media import coturn_value_problem
+    from ..settings.rules.media import coturn_value_problem
 
     secret = d.secret("TURN_CREDENTIALS", secrets)
     if not secret or coturn_value_problem(secret):  # the rules refuse such a setting
@@ -194,7 +194,7 @@ def _public_ips(d: Deployment) -> list[str]:
     """The bridge's advertised public addresses: coturn's external-ip."""
     import ipaddress
 
-    from .validators import is_public_ip
+    from ..validators import is_public_ip
 
     found = []
     for item in d.advertise_ips:
@@ -213,7 +213,7 @@ def _certificates(d: Deployment) -> list[Output]:
     cert = d.certificate
     if cert is None:
         return []
-    from .settings.certs import Refused, load_certificates, read_bounded
+    from ..settings.certs import Refused, load_certificates, read_bounded
 
     try:  # checked by the rules already; again here, as read now (a file swapped since)
         raw = read_bounded(cert.cert, "https.certificate.cert")

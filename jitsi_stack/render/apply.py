@@ -19,11 +19,11 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import render
-from .deployment import ACCOUNT_OF, Deployment
-from .errors import SettingsError, StackError
-from .store import files, paths
-from .store import secrets as secret_store
+from .. import render
+from ..deployment import ACCOUNT_OF, Deployment
+from ..errors import SettingsError, StackError
+from ..store import files, paths
+from ..store import secrets as secret_store
 
 UID = 1000  # the images run as this user
 FRONTEND_VAR = "NEXT_PUBLIC_JITSI_DOMAIN"
@@ -48,7 +48,7 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
     and the tool's version. Equal keys mean equal output."""
     from importlib import resources
 
-    from . import __version__
+    from .. import __version__
 
     templates = resources.files("jitsi_stack").joinpath("templates")
     parts = [
@@ -57,7 +57,7 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
         json.dumps(values, sort_keys=True),
     ]
     if d.certificate is not None:  # its files are copied: their bytes are inputs too
-        from .settings.certs import Refused, read_bounded
+        from ..settings.certs import Refused, read_bounded
 
         for path in (d.certificate.cert, d.certificate.key):
             try:
@@ -143,7 +143,7 @@ def refuse_lapsed(d: Deployment) -> None:
     anything (they render at their end)."""
     if d.certificate is None:
         return
-    from .settings.certs import Refused, lapsed_pem, read_bounded
+    from ..settings.certs import Refused, lapsed_pem, read_bounded
 
     try:
         new = read_bounded(d.certificate.cert, "https.certificate.cert")

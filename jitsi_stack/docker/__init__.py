@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import errors
+from .. import errors
+from ..errors import DockerError, DockerNotInstalled, DockerTimeout
 from .engine import (  # noqa: F401 - re-exported: the docker API of the package
     COMPOSE_MISSING,
     DEFAULT_SOCKET,
@@ -29,7 +30,6 @@ from .engine import (  # noqa: F401 - re-exported: the docker API of the package
     permission_message,
     unreachable_message,
 )
-from .errors import DockerError, DockerNotInstalled, DockerTimeout
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Runner:
         return cls(dry=bool(getattr(run, "dry", False)), echo=bool(getattr(run, "echo", False)))
 
     def announce(self, text: str) -> None:
-        from . import ui
+        from .. import ui
 
         ui.info(f"dry run: {text}" if self.dry else f"$ {text}")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from . import errors
-from .errors import DockerError, DockerTimeout, NoSuchContainer
+from .. import errors
+from ..errors import DockerError, DockerTimeout, NoSuchContainer
 
 NOT_INSTALLED = (
     "Docker is not installed: install Docker Engine "
