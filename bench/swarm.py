@@ -55,9 +55,10 @@ def inv(base: Path, *args: str) -> float:
 def bare(base: Path) -> float:
     """`docker stack deploy` of the rendered file (its secrets written for it), then the
     same convergence poll as `inv swarm.deploy`."""
-    from jitsi_stack import swarm, swarm_cluster
+    from jitsi_stack import swarm
     from jitsi_stack.docker import Runner
     from jitsi_stack.store import files, safefs
+    from jitsi_stack.swarm import cluster as swarm_cluster
 
     s, d, values, v = swarm.load(base)
     for rel, value in swarm.secret_files(v, d, values).items():

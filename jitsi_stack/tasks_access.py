@@ -17,7 +17,7 @@ PASSWORD_STDIN_HELP = "Read the password from stdin (one line), e.g. from a secr
 
 
 def _accounts(c):
-    from .users import Accounts
+    from .access.users import Accounts
 
     return Accounts(_stack(c))
 
@@ -27,7 +27,7 @@ def _password(name: str, from_stdin: bool) -> str:
     import getpass
     import sys
 
-    from .users import check_password
+    from .access.users import check_password
 
     if from_stdin:
         text = sys.stdin.read()
@@ -61,7 +61,7 @@ def _outcomes_json(outcomes) -> str:
 @operator_errors
 def users_add_task(c, name, password_stdin=False):
     """Create an agent account (asks for the password)."""
-    from .users import check_name
+    from .access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -79,7 +79,7 @@ def users_add_task(c, name, password_stdin=False):
 @operator_errors
 def users_passwd_task(c, name, password_stdin=False):
     """Set a new password for an agent account (asks for it)."""
-    from .users import check_name
+    from .access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -93,7 +93,7 @@ def users_passwd_task(c, name, password_stdin=False):
 @operator_errors
 def users_remove_task(c, name):
     """Delete an agent account (meetings in progress go on; the next login fails)."""
-    from .users import check_name
+    from .access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -130,7 +130,7 @@ def users_import_task(c, file, update=False, json=False):  # noqa: A002
     """Create many agent accounts from a CSV file; every line is checked before any change."""
     from pathlib import Path
 
-    from .users import read_import
+    from .access.users import read_import
 
     accounts = _accounts(c)
     wanted = read_import(Path(file), accounts.domain)
@@ -170,7 +170,7 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
     import time
 
-    from . import tokens
+    from .access import tokens
     from .store import secrets as secret_store
 
     stack = _stack(c)

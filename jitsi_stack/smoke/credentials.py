@@ -29,7 +29,7 @@ def probe_login(stack, target: SmokeTarget, wanted: set[str]) -> Iterator[SmokeT
     if target.auth_type != "internal" or target.compose is None:
         yield target
         return
-    from jitsi_stack.users import Accounts
+    from jitsi_stack.access.users import Accounts
 
     accounts = Accounts(stack)
     name = PROBE_PREFIX + secrets.token_hex(4)
@@ -53,7 +53,7 @@ def probe_login(stack, target: SmokeTarget, wanted: set[str]) -> Iterator[SmokeT
 
 
 def _token(stack) -> str:
-    from jitsi_stack import tokens
+    from jitsi_stack.access import tokens
     from jitsi_stack.store import secrets as secret_store
 
     jwt = stack.d.auth.jwt

@@ -2,7 +2,7 @@
 
 Written from the Lua, line by line, with its Lua semantics kept (nil vs cjson.null, `false`
 is falsy, indexing a string reaches the string library, comparing values of different types
-is false). It does not use jitsi_stack.tokens nor PyJWT: base64url, JSON and HMAC come from
+is false). It does not use jitsi_stack.access.tokens nor PyJWT: base64url, JSON and HMAC come from
 the standard library. Sources (jitsi/jitsi-meet, resources/prosody-plugins/):
 
 - luajwtjitsi.lib.lua @287058a4: split_token l. 59-65, parse_token l. 70-91,
@@ -14,7 +14,7 @@ the standard library. Sources (jitsi/jitsi-meet, resources/prosody-plugins/):
   react/features/base/util/uri.ts getBackendSafeRoomName, parseURIString, _fixPathPart.
 
 `verify` returns ("ok", "") or (rule, upstream's own message). The rule ids are the ones
-jitsi_stack.tokens.check uses, so the two can be compared.
+jitsi_stack.access.tokens.check uses, so the two can be compared.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def from_url64(text: str) -> bytes | None:
 
 def cjson_decode(data: bytes | None) -> tuple[Any, str | None]:
     """cjson.safe.decode: (value, nil) or (nil, err). Invalid UTF-8 counts as an error here,
-    as in jitsi_stack.tokens (cjson itself passes the bytes through)."""
+    as in jitsi_stack.access.tokens (cjson itself passes the bytes through)."""
     if data is None:
         return NIL, "bad argument #1 to 'decode' (string expected, got nil)"
     try:
@@ -248,7 +248,7 @@ def verify(
     strict_room_type: bool = True,
 ) -> tuple[str, str]:
     """("ok", "") or (rule, message). strict_room_type refuses a room claim that is not a
-    string, as jitsi_stack.tokens does on purpose; False models upstream literally."""
+    string, as jitsi_stack.access.tokens does on purpose; False models upstream literally."""
     claims, rule, message = process_and_verify_token(
         token, secret, algorithm, accepted_issuers, accepted_audiences, now
     )

@@ -1,4 +1,4 @@
-"""Hostile tokens, as a platform's backend hands them to jitsi_stack.tokens (a library: the
+"""Hostile tokens, as a platform's backend hands them to jitsi_stack.access.tokens (a library: the
 tokens come from clients), and hostile arguments to mint: every case is a one-line verdict
 (or the module's own UsageError), never another exception, never the secret, never a hang.
 
@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from jitsi_stack import tokens
+from jitsi_stack.access import tokens
 from jitsi_stack.errors import UsageError
 
 NOW = 1_800_000_000

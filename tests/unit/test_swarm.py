@@ -10,9 +10,10 @@ import subprocess
 import pytest
 import yaml
 
-from jitsi_stack import swarm, swarm_cluster
+from jitsi_stack import swarm
 from jitsi_stack.docker import Result, Runner
 from jitsi_stack.errors import SettingsError
+from jitsi_stack.swarm import cluster as swarm_cluster
 from tests.helpers import FIXED_SECRETS, seed_secrets, write_settings
 
 NODES = "swarm: {nodes: {n1: [203.0.113.11], n2: [203.0.113.12]}, bridge_label: jitsi.jvb=true}\n"

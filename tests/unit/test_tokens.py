@@ -1,5 +1,5 @@
-"""jitsi_stack.tokens against an independent model of upstream's prosody (jwt_reference_verifier):
-every minted token is accepted by both, every broken rule is refused by both with the same
+"""jitsi_stack.access.tokens against an independent model of upstream's prosody
+(jwt_reference_verifier): every minted token is accepted by both, every broken rule is refused by both with the same
 rule id, in upstream's order; the backend examples in docs/examples make accepted tokens."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from jitsi_stack import tokens
+from jitsi_stack.access import tokens
 from jitsi_stack.errors import UsageError
 from tests.unit import jwt_reference_verifier as ref
 

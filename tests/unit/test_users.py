@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack.errors import UsageError
-from jitsi_stack.users import (
+from jitsi_stack.access.users import (
     check_name,
     check_password,
     lua_string,
     parse_answers,
     read_import,
 )
+from jitsi_stack.errors import UsageError
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 
 DOMAIN = "meet.jitsi"
@@ -408,9 +408,9 @@ def test_an_answer_quoting_the_command_never_shows_the_password():
     spelling (\\ddd escapes) is masked as well as the plain value."""
     from types import SimpleNamespace
 
+    from jitsi_stack.access.users import Account, Accounts
     from jitsi_stack.deployment import Auth
     from jitsi_stack.docker.engine import Result
-    from jitsi_stack.users import Account, Accounts
 
     password = "p€ss-word-1"
     quoted = lua_string(password)

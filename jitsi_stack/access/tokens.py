@@ -57,8 +57,8 @@ import jwt
 from jwt.algorithms import HMACAlgorithm
 from jwt.exceptions import InvalidKeyError
 
-from .errors import UsageError
-from .validators import MAX_TOKEN_TTL
+from ..errors import UsageError
+from ..validators import MAX_TOKEN_TTL
 
 ALGORITHMS = {f"HS{bits}": getattr(hashlib, f"sha{bits}") for bits in (256, 384, 512)}
 # The stable rule ids, in the order upstream checks them ("claims": exp/nbf that are not

@@ -50,13 +50,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .errors import SettingsError, StackError, UsageError
-from .settings.rules.swarm import label_constraint, node_ips
-from .store import paths
+from ..errors import SettingsError, StackError, UsageError
+from ..settings.rules.swarm import label_constraint, node_ips
+from ..store import paths
 
 if TYPE_CHECKING:
-    from .deployment import Deployment, Service
-    from .settings.layers import Settings
+    from ..deployment import Deployment, Service
+    from ..settings.layers import Settings
 
 STACK_FILE = "swarm/stack.yml"
 WRAPPER_FILE = "swarm/with-secrets.sh"
@@ -137,13 +137,13 @@ def _digest(text: str) -> str:
 
 
 def wrapper_text() -> str:
-    from .render import template_text
+    from ..render import template_text
 
     return template_text("swarm/with-secrets.sh.j2", {})
 
 
 def custom_config_text(d: Deployment) -> str:
-    from .render import _render
+    from ..render import _render
 
     return _render(f"{paths.CUSTOM_CONFIG}.j2", {"d": d})
 
@@ -163,7 +163,7 @@ def _compose_services(d: Deployment) -> dict:
     """The rendered docker-compose.yml's services (no secret is needed to render it)."""
     import yaml
 
-    from .render import template_text
+    from ..render import template_text
 
     context = {"d": d, "dotenv": {}, "config_dir": paths.CONFIG_DIR, "turn_external": []}
     text = template_text(f"{paths.COMPOSE_FILE}.j2", context)
@@ -190,14 +190,14 @@ def _tmp_size(compose: Mapping) -> list[tuple[str, int]]:
 
 
 def _is_secret(d: Deployment, name: str) -> bool:
-    from .store.secrets import is_secret_name
+    from ..store.secrets import is_secret_name
 
     value = d.env.get(name)
     return value is None or is_secret_name(name) or value in d.hidden_settings
 
 
 def _environment(d: Deployment, compose: Mapping, drop: tuple[str, ...] = ()):
-    from .render import compose_escape
+    from ..render import compose_escape
 
     env, secrets = [], []
     for entry in compose.get("environment") or ():
@@ -359,7 +359,7 @@ def _bridges(s: Settings, d: Deployment, compose) -> list[SwarmService]:
 
 def render(v: SwarmView) -> dict[str, str]:
     """{path: text} of the stack file and the wrapper; never a secret value."""
-    from .render import _render
+    from ..render import _render
 
     context = {
         "v": v,
@@ -379,7 +379,7 @@ def record_deploy(root, v: SwarmView) -> None:
     """Note that the project runs as a Swarm stack (and where prosody's data lives)."""
     import json
 
-    from .store import files
+    from ..store import files
 
     fact = {"stack": v.stack, "prosody_volume": v.prosody_volume, "prosody_node": v.prosody_node}
     files.write_atomic(root, DEPLOYED_FILE, json.dumps(fact, indent=2) + "\n", mode=0o644)
@@ -429,9 +429,9 @@ def secret_files(v: SwarmView, d: Deployment, secrets: Mapping[str, str]) -> dic
 def load(root, dry: bool = False, **kwargs):
     """(settings, Deployment, secrets, SwarmView) of a project; secrets generated once (and
     kept: not in a dry run, which writes nothing)."""
-    from .deployment import build
-    from .settings import project
-    from .store import secrets as secret_store
+    from ..deployment import build
+    from ..settings import project
+    from ..store import secrets as secret_store
 
     s = project.load(root, **kwargs)
     d = build(s)
@@ -443,7 +443,7 @@ def load(root, dry: bool = False, **kwargs):
 
 def write(root, texts: Mapping[str, str], dry: bool = False) -> list[str]:
     """Write each changed file atomically; the paths written."""
-    from .store import files
+    from ..store import files
 
     written = []
     for rel, text in texts.items():

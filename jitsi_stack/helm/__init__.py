@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import StackError
-from .settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are read through helm
+from ..errors import StackError
+from ..settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are read through helm
     CHART,
     CHART_REPO,
     CHART_SETS,
@@ -37,8 +37,8 @@ from .settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are 
 )
 
 if TYPE_CHECKING:
-    from .deployment import Deployment
-    from .settings.layers import Settings
+    from ..deployment import Deployment
+    from ..settings.layers import Settings
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def _put(tree: dict, dotted: str, value) -> None:
 
 
 def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
-    from .settings.schema import FIELDS
-    from .store import paths
+    from ..settings.schema import FIELDS
+    from ..store import paths
 
     if name in passthrough:
         return f"setting env.{name}"
@@ -89,9 +89,9 @@ def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
 
 
 def _is_secret(name: str, d: Deployment) -> bool:
-    from .settings.schema import FIELDS
-    from .settings.upstream import SECRET_NAMES
-    from .store.secrets import is_secret_name
+    from ..settings.schema import FIELDS
+    from ..settings.upstream import SECRET_NAMES
+    from ..store.secrets import is_secret_name
 
     given = any(f.secret and f.upstream == name for f in FIELDS.values())
     return name in SECRET_NAMES or d.env.get(name, "") is None or given or is_secret_name(name)
@@ -99,7 +99,7 @@ def _is_secret(name: str, d: Deployment) -> bool:
 
 def build(d: Deployment, s: Settings) -> HelmValues:
     """The chart's values for this Deployment (no secret value in them)."""
-    from .deployment import ACCOUNT_OF
+    from ..deployment import ACCOUNT_OF
 
     release = s["helm.release"]
     passthrough = set(s["env"])
@@ -145,8 +145,8 @@ def build(d: Deployment, s: Settings) -> HelmValues:
         _put(values, f"{comp}.image", image(svc.image))
     if d.env.get("ENABLE_HTTP_REDIRECT") == "1":
         _put(values, "web.httpRedirect", True)
-    from .render import _render
-    from .store import paths
+    from ..render import _render
+    from ..store import paths
 
     _put(
         values,
@@ -160,7 +160,7 @@ def build(d: Deployment, s: Settings) -> HelmValues:
     _turn(d, s, values, notes)
 
     # -- every other variable of jitsi-meet/.env, to the components that read it ----------
-    from .settings.upstream import services_reading
+    from ..settings.upstream import services_reading
 
     extra: dict[str, dict[str, str]] = {}
     extra_secrets: dict[str, list[str]] = {}

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .deployment import ACCOUNT_OF
-from .errors import StackError, UsageError
-from .settings.upstream import PROSODY_CONFIG
-from .store import secrets as secret_store
+from ..deployment import ACCOUNT_OF
+from ..errors import StackError, UsageError
+from ..settings.upstream import PROSODY_CONFIG
+from ..store import secrets as secret_store
 
 # A localpart prosody stores unchanged (nodeprep lower-cases, and forbids "&'/:<>@ and
 # spaces): lower-case ASCII letters, digits and . _ -, starting with a letter or digit.
@@ -139,7 +139,7 @@ def password_problem(password: str, name: str) -> str | None:
 
 def read_import(path: Path, domain: str) -> list[Account]:
     """Every account of a CSV file (header `name,password`), all lines checked first."""
-    from .store.files import NotRegular, read_bounded, refusal
+    from ..store.files import NotRegular, read_bounded, refusal
 
     try:
         raw = read_bounded(path, limit=MAX_IMPORT_BYTES)

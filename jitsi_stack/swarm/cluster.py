@@ -12,10 +12,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import swarm, ui
-from .docker import Runner, Swarm
-from .errors import DockerError, SettingsError, StackError
-from .store import files, safefs
+from .. import swarm, ui
+from ..docker import Runner, Swarm
+from ..errors import DockerError, SettingsError, StackError
+from ..store import files, safefs
 
 NAMESPACE = "com.docker.stack.namespace"
 

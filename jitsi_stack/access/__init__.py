@@ -1,0 +1,1 @@
+"""The call centre's people: prosody accounts and JWT tokens."""
