@@ -28,8 +28,8 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *PYTHON_FILES)
     # The operator's own settings, every example we ship, the defaults, and any FILE given.
     targets = [*glob.glob("jitsi-stack*.yml"), *sorted(glob.glob("examples/*.yml"))]
-    session.run("python", "-m", "jitsi_stack.lint", *targets)
-    session.run("python", "-m", "jitsi_stack.lint")  # the defaults alone
+    session.run("python", "-m", "jitsi_stack.ops.lint", *targets)
+    session.run("python", "-m", "jitsi_stack.ops.lint")  # the defaults alone
     session.run("python", "tools/gen_settings_doc.py", "--check")
     session.run("python", "tools/gen_upstream.py", "--check")
     if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
@@ -47,7 +47,7 @@ def typecheck(session: nox.Session) -> None:
 def settings(session: nox.Session) -> None:
     """Lint settings files only: `nox -s settings -- FILE...` (default: the defaults)."""
     session.install("-e", ".[lint]")
-    session.run("python", "-m", "jitsi_stack.lint", *session.posargs)
+    session.run("python", "-m", "jitsi_stack.ops.lint", *session.posargs)
 
 
 @nox.session

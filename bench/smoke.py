@@ -73,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
     if not args.url:
+        from jitsi_stack.ops.stack import Stack
         from jitsi_stack.settings import project
         from jitsi_stack.smoke.target import from_deployment
-        from jitsi_stack.stack import Stack
 
         stack = Stack.load(project.root())
         target = from_deployment(stack.d, stack.compose, timeout=args.timeout)

@@ -29,10 +29,11 @@ def _status_shortcut(argv: list[str]) -> int | None:
         return None
     from pathlib import Path
 
-    from . import status, ui
+    from . import ui
     from .docker import Runner
     from .errors import StackError
-    from .on_disk import load_stack
+    from .ops import status
+    from .ops.on_disk import load_stack
     from .settings import project
 
     try:

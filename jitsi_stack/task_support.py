@@ -35,7 +35,7 @@ def operator_errors(fn):
 def _stack(c, *, on_disk: str = "", **kwargs):
     """The project's Stack (on_disk.load_stack: its certificate warnings printed; with
     on_disk, the task's name, it may run on what was rendered when the settings fail)."""
-    from . import on_disk as rendered
+    from .ops import on_disk as rendered
 
     return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
 

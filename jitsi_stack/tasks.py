@@ -36,8 +36,8 @@ invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 @operator_errors
 def render_task(c, check=False, force=False):
     """Render docker-compose.yml, jitsi-meet/.env and the config tree from the settings."""
+    from .ops.stack import report_render
     from .render import apply
-    from .stack import report_render
 
     if not check:
         detect_addresses(c)
@@ -99,7 +99,7 @@ TARGETS_HELP = (
 @operator_errors
 def start_task(c, targets=None, json=False):  # noqa: A002
     """Render if needed, start the stack, wait until every service is healthy."""
-    from .stack import resolve_targets, split_targets, up
+    from .ops.stack import resolve_targets, split_targets, up
 
     detect_addresses(c)
     stack = _stack(c)
@@ -135,7 +135,7 @@ def _started(stack, services, seconds, as_json: bool) -> None:
 @operator_errors
 def stop_task(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
-    from .stack import resolve_targets, split_targets
+    from .ops.stack import resolve_targets, split_targets
 
     stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
@@ -148,7 +148,7 @@ def stop_task(c, targets=None):
 @operator_errors
 def restart_task(c, targets=None):
     """Recreate containers so they read the current settings, then wait for health."""
-    from .stack import resolve_targets, split_targets, up
+    from .ops.stack import resolve_targets, split_targets, up
 
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
@@ -172,7 +172,7 @@ def restart_task(c, targets=None):
 @operator_errors
 def logs_task(c, targets=None, follow=False, tail="100", since=""):
     """Show container logs."""
-    from .stack import resolve_targets, split_targets
+    from .ops.stack import resolve_targets, split_targets
 
     if str(tail) != "all":
         tail = str(int(_number(tail, "--tail")))
@@ -199,7 +199,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
 def status_task(c, json=False, watch=""):  # noqa: A002
     """Every service (state, health, ports, uptime, image), the meetings and each bridge's
     load; exit 1 unless all OK."""
-    from . import status
+    from .ops import status
 
     if watch:
         seconds = _number(watch, "--watch", minimum=1)
@@ -221,7 +221,7 @@ def status_task(c, json=False, watch=""):  # noqa: A002
 @operator_errors
 def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A002
     """Pull images, recreate, wait for health; roll back by itself when health fails."""
-    from . import update
+    from .ops import update
 
     if check:
         from .tasks_ops import update_check
@@ -244,7 +244,7 @@ def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A0
 @operator_errors
 def clean_task(c, yes=False, all=False):  # noqa: A002
     """Remove containers, network and generated files (asks first)."""
-    from . import clean
+    from .ops import clean
 
     stack = _stack(c)
     settings_files = project.load(stack.d.root).files
@@ -259,9 +259,9 @@ def clean_task(c, yes=False, all=False):  # noqa: A002
 @operator_errors
 def rotate_secrets_task(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
-    from . import clean, preflight, rotate
+    from .ops import clean, preflight, rotate
+    from .ops.stack import Stack, up
     from .render import apply
-    from .stack import Stack, up
 
     stack = _stack(c)
     apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes

@@ -45,11 +45,11 @@ def _progress():
 @operator_errors
 def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
     """Archive settings, secrets, state, prosody's accounts and the certificates (0600)."""
-    from . import backup
+    from .ops import backup
 
     stack = _stack(c, on_disk="backup")
     if stack.problem:  # the settings do not load: archive the files as they are on disk
-        from .on_disk import settings_files
+        from .ops.on_disk import settings_files
 
         files = settings_files(stack.d.root)
     else:
@@ -90,7 +90,8 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
 @operator_errors
 def restore_task(c, file, yes=False):
     """Restore an archive into an empty project folder (or, with confirmation, over one)."""
-    from . import clean, restore, restore_target, swarm
+    from . import swarm
+    from .ops import clean, restore, restore_target
     from .store import paths
 
     root = project.root(c)
@@ -140,7 +141,7 @@ def restore_task(c, file, yes=False):
 def _running(c, root: Path) -> list[str]:
     """The running containers of the project in root, when its settings load and Docker
     answers (a new machine without either has none)."""
-    from .stack import Stack
+    from .ops.stack import Stack
 
     try:
         stack = Stack.load(root, Runner.from_context(c))
@@ -154,7 +155,7 @@ CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to da
 
 def update_check(c, *, as_json: bool) -> None:
     """The stable releases newer than the running tag; exit 1 when there are any."""
-    from . import releases
+    from .ops import releases
     from .settings.upstream import RELEASE
 
     stack = _stack(c)

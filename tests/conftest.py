@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack.preflight import docker_problem
+from jitsi_stack.ops.preflight import docker_problem
 
 _DOCKER = docker_problem()
 REQUIRED = os.environ.get("JSTEST_REQUIRE_DOCKER") == "1"

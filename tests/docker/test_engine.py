@@ -14,7 +14,7 @@ import pytest
 
 from jitsi_stack.docker import Runner
 from jitsi_stack.errors import DaemonUnreachable
-from jitsi_stack.preflight import check_docker
+from jitsi_stack.ops.preflight import check_docker
 from jitsi_stack.settings import project
 from tests.golden.test_golden import render_case
 from tests.helpers import FIXED_SECRETS, run_cli
@@ -100,7 +100,11 @@ def test_real_permission_denied_as_nobody(tmp_path) -> None:
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     env.pop("DOCKER_HOST", None)
     proc = subprocess.run(
-        [sys.executable, "-c", "from jitsi_stack.preflight import check_docker; check_docker()"],
+        [
+            sys.executable,
+            "-c",
+            "from jitsi_stack.ops.preflight import check_docker; check_docker()",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -358,7 +358,7 @@ def images_current() -> bool:
 
 
 def _check_docker() -> None:
-    from jitsi_stack.preflight import docker_problem  # the product's one availability check
+    from jitsi_stack.ops.preflight import docker_problem  # the product's one availability check
 
     problem = docker_problem()
     if problem:

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack import backup as backup_mod
-from jitsi_stack import docker, restore_target
-from jitsi_stack.backup import MANIFEST, MANIFEST_MAX
-from jitsi_stack.stack import Stack
+from jitsi_stack import docker
+from jitsi_stack.ops import backup as backup_mod
+from jitsi_stack.ops import restore_target
+from jitsi_stack.ops.backup import MANIFEST, MANIFEST_MAX
+from jitsi_stack.ops.stack import Stack
 from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, tree_snapshot, write_settings
 
 SETTINGS = (

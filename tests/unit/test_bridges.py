@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from jitsi_stack.ops.stack import Stack, resolve_targets
 from jitsi_stack.settings.project import deployment
-from jitsi_stack.stack import Stack, resolve_targets
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 
 

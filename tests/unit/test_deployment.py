@@ -11,9 +11,9 @@ from jitsi_stack import render
 from jitsi_stack.deployment import build
 from jitsi_stack.docker import Runner
 from jitsi_stack.errors import SettingsError
+from jitsi_stack.ops.stack import Stack
 from jitsi_stack.settings import project
 from jitsi_stack.smoke.target import from_deployment
-from jitsi_stack.stack import Stack
 from jitsi_stack.store import secrets
 from jitsi_stack.validators import is_public_ip, parse_advertise_ip
 from tests.helpers import write_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jitsi_stack import lint
+from jitsi_stack.ops import lint
 from tests.helpers import REPO, clean_environ
 
 CASES = sorted((Path(__file__).parent / "lint_cases").glob("*.yml"))

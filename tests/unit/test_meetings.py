@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jitsi_stack.meetings import GAUGE, Meetings, _bridge, lines
+from jitsi_stack.ops.meetings import GAUGE, Meetings, _bridge, lines
 
 JVB_TEXT = """# HELP jitsi_jvb_stress Current stress (between 0 and 1).
 # TYPE jitsi_jvb_stress gauge
@@ -81,7 +81,7 @@ def failing():
 
 
 def test_an_error_answer_is_named_and_jicofo_unknown_says_why(failing):
-    from jitsi_stack.meetings import _jicofo
+    from jitsi_stack.ops.meetings import _jicofo
 
     assert _bridge("jitsi-jvb", failing).problem == "HTTP 500"
     view = Meetings()
@@ -94,7 +94,7 @@ def test_nan_inf_and_junk_values_show_as_unknown_not_a_crash():
     from unittest import mock
 
     text = "jitsi_jvb_stress NaN\njitsi_jvb_conferences +Inf\njitsi_jvb_local_endpoints junk\n"
-    with mock.patch("jitsi_stack.meetings._get", side_effect=['{"version": "x"}', text]):
+    with mock.patch("jitsi_stack.ops.meetings._get", side_effect=['{"version": "x"}', text]):
         bridge = _bridge("jitsi-jvb", 1)
     assert (bridge.stress, bridge.conferences, bridge.endpoints, bridge.problem) == (
         None,

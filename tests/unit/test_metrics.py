@@ -273,7 +273,7 @@ NETWORKS = [  # the shape of the Engine API's GET /networks
 
 
 def test_a_metrics_subnet_inside_another_docker_network_is_refused_by_name():
-    from jitsi_stack.preflight import subnet_clash
+    from jitsi_stack.ops.preflight import subnet_clash
 
     line = subnet_clash("10.213.213.0/28", "callcenter-jitsi-metrics", NETWORKS)
     assert line == (
@@ -294,10 +294,10 @@ def test_the_subnet_check_asks_the_engine_api_only_when_the_daemon_is_local(monk
     the method `engine.available` (always true) instead of calling it."""
     from types import SimpleNamespace
 
-    from jitsi_stack import preflight
     from jitsi_stack.docker import Runner
     from jitsi_stack.docker.engine import Engine
     from jitsi_stack.errors import StackError
+    from jitsi_stack.ops import preflight
 
     asked: list[str | None] = []
 

@@ -13,7 +13,7 @@ import pytest
 from jitsi_stack.deployment import Port
 from jitsi_stack.docker import Runner
 from jitsi_stack.errors import ComposeMissing, DaemonUnreachable, DockerNotInstalled, StackError
-from jitsi_stack.preflight import check_docker, check_ports, published_ports
+from jitsi_stack.ops.preflight import check_docker, check_ports, published_ports
 
 ANY = "0.0.0.0"  # noqa: S104 - the wildcard address Docker publishes on
 
@@ -106,7 +106,7 @@ def test_docker_host_password_is_masked(fake, monkeypatch) -> None:
 
 def test_timeout_is_unreachable(fake, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_SLEEP", "3")
-    monkeypatch.setattr("jitsi_stack.preflight.TIMEOUT", 0.5)
+    monkeypatch.setattr("jitsi_stack.ops.preflight.TIMEOUT", 0.5)
     with pytest.raises(DaemonUnreachable, match="not running or unreachable"):
         check_docker(Runner())
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from jitsi_stack.errors import StackError
-from jitsi_stack.releases import newer, order, split_repository, tags
+from jitsi_stack.ops.releases import newer, order, split_repository, tags
 from tests.helpers import run_cli, write_settings
 
 TAGS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitsi_stack import status
+from jitsi_stack.ops import status
 from tests.helpers import run_cli, write_settings
 
 

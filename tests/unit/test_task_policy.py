@@ -225,7 +225,7 @@ def test_the_status_shortcut_follows_the_same_policy(projects, capsys):
 
 
 def test_a_certificate_row_is_red_when_it_expires_soon_or_has_expired():
-    from jitsi_stack.status import Certificate, certificate_table
+    from jitsi_stack.ops.status import Certificate, certificate_table
 
     rows = [
         Certificate("127.0.0.1:443", "CN=a", "2026-01-01", days_left=-1),

@@ -107,7 +107,7 @@ def test_unknown_root_is_refused(tmp_path):
 
 
 def test_shell_exports_do_not_leak_into_compose(rendered, monkeypatch):
-    from jitsi_stack.stack import Stack
+    from jitsi_stack.ops.stack import Stack
 
     monkeypatch.setenv("PUBLIC_URL", "https://stale.example.com")
     monkeypatch.setenv("UNRELATED", "kept")

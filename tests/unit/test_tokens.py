@@ -1,6 +1,7 @@
 """jitsi_stack.access.tokens against an independent model of upstream's prosody
-(jwt_reference_verifier): every minted token is accepted by both, every broken rule is refused by both with the same
-rule id, in upstream's order; the backend examples in docs/examples make accepted tokens."""
+(jwt_reference_verifier): every minted token is accepted by both, every broken rule is
+refused by both with the same rule id, in upstream's order; the backend examples in
+docs/examples make accepted tokens."""
 
 from __future__ import annotations
 

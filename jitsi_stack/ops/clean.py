@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import preflight, ui
-from .errors import DockerError, StackError
+from .. import ui
+from ..errors import DockerError, StackError
+from ..store import paths
+from ..store.safefs import safe_remove
+from . import preflight
 from .stack import Stack
-from .store import paths
-from .store.safefs import safe_remove
 
 STATE_DIRS = (paths.CONFIG_DIR, paths.STATE_DIR)
 

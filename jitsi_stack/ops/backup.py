@@ -48,7 +48,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, swarm
+from .. import __version__, swarm
+from ..errors import StackError
+from ..render import OUTPUTS
+from ..store import paths
 from .archive_rules import (  # noqa: F401 - the archive's facts, used by callers
     CONTAINER_UID,
     GENERATED,
@@ -58,9 +61,6 @@ from .archive_rules import (  # noqa: F401 - the archive's facts, used by caller
     STATE_FILES,
     STORAGE,
 )
-from .errors import StackError
-from .render import OUTPUTS
-from .store import paths
 
 FORMAT = 2  # 2: kind, generated files, .jitsi-stack/backups; restore reads 1 and 2
 MANIFEST = "jitsi-stack-backup.json"
@@ -247,7 +247,7 @@ def write(
     progress: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Back up the deployment; return where, how many members and how long prosody paused."""
-    from .store import files
+    from ..store import files
 
     swarm.refuse_host_backup(stack.d.root, "backup")  # its prosody data is on a node
     d = stack.d

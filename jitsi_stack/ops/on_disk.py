@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from .deployment import SERVICE_PREFIX, Port, Urls, _urls
-from .deployment.facts import Certificate
-from .errors import SettingsError, StackError
-from .store import paths
+from ..deployment import SERVICE_PREFIX, Port, Urls, _urls
+from ..deployment.facts import Certificate
+from ..errors import SettingsError, StackError
+from ..store import paths
 
 if TYPE_CHECKING:
-    from .deployment import Deployment
+    from ..deployment import Deployment
 
 MAX_BYTES = 1 << 20  # a rendered docker-compose.yml or .env is a few KiB
 TASKS = ("stop", "logs", "status", "backup")  # what runs on a project whose settings fail
@@ -81,14 +81,14 @@ class Rendered:
     def hidden(self, stored: Mapping[str, str]) -> set[str]:
         """Stored secrets and every secret-named value of jitsi-meet/.env (the settings'
         own secrets, e.g. sip.password, are rendered there)."""
-        from .store.secrets import is_secret_name
+        from ..store.secrets import is_secret_name
 
         found = {v for v in stored.values() if v}
         return found | {v for k, v in self.env.items() if v and is_secret_name(k)}
 
 
 def _read(root: Path, rel: str) -> str:
-    from .store import files
+    from ..store import files
 
     data = files.read_bytes(root, rel)
     if data is None:
@@ -114,7 +114,7 @@ def _dotenv(text: str) -> dict[str, str]:
 def _own_certificate(root: Path) -> Certificate | None:
     """https.certificate as jitsi-stack.yml names it, read as plain YAML (best effort: the
     backup archives those files when the settings file still parses)."""
-    from .settings.layers import read_yaml
+    from ..settings.layers import read_yaml
 
     try:  # bounded, regular files only (a FIFO named jitsi-stack.yml must not hang this)
         data = read_yaml(root / paths.SETTINGS_FILE, paths.SETTINGS_FILE)
@@ -171,7 +171,7 @@ def settings_files(root: Path) -> list[Path]:
     """The settings files a backup archives when they do not load: as they are on disk."""
     import os
 
-    from .settings.layers import settings_files as named
+    from ..settings.layers import settings_files as named
 
     try:
         found = [path for _, path, _ in named(root, os.environ)]
@@ -187,7 +187,7 @@ def load_stack(root: Path, runner, task: str = "", **kwargs):
     task: the task's name when it may run on what the last render left on disk while the
     settings do not load (TASKS); it then says what is wrong in one line and gets a Stack
     of the rendered files. Without invoke: `jitsi-stack status`'s shortcut uses it too."""
-    from . import ui
+    from .. import ui
     from .stack import Stack
 
     try:

@@ -34,11 +34,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..errors import StackError, UsageError
+from ..store import paths
 from . import archive_rules
 from .archive_rules import Rule
 from .backup import CHUNK, MANIFEST, MANIFEST_MAX
-from .errors import StackError, UsageError
-from .store import paths
 
 FORMATS = (1, 2)
 RATIO = 100  # at most this many bytes restored per byte of archive (gzip reaches ~1000)

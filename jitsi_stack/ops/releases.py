@@ -14,8 +14,8 @@ from urllib.parse import urlencode, urljoin
 
 import requests
 
-from .errors import StackError
-from .settings.upstream import RELEASE
+from ..errors import StackError
+from ..settings.upstream import RELEASE
 
 STABLE = re.compile(r"^stable-(\d+)(?:-(\d+))?$")
 MAX_PAGES = 50

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .render.apply import account_files, check_tree
+from ..render.apply import account_files, check_tree
+from ..store import files, paths
+from ..store import secrets as secret_store
+from ..store.safefs import safe_remove
 from .stack import Stack
-from .store import files, paths
-from .store import secrets as secret_store
-from .store.safefs import safe_remove
 
 DESCRIPTION = [
     "generate six new internal passwords, and new JWT and TURN secrets where jitsi-stack "

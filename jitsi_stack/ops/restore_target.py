@@ -21,12 +21,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..errors import StackError
+from ..store import paths
 from . import archive_rules, backup
 from .archive_rules import Rule
 from .backup import MANIFEST
-from .errors import StackError
 from .restore import HEADER_ALLOWANCE, Checked, _content, _fail, _member, _stream
-from .store import paths
 
 
 @dataclass

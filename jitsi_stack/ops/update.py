@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from . import docker, preflight, ui
-from .errors import StackError, UsageError
-from .settings import project
+from .. import docker, ui
+from ..errors import StackError, UsageError
+from ..settings import project
+from ..store import paths, state
+from ..validators import tag_problem
+from . import preflight
 from .stack import Stack, report_render, up
-from .store import paths, state
-from .validators import tag_problem
 
 
 def _now() -> str:
@@ -42,8 +43,8 @@ def _finish(root: Path, **changes) -> None:
 
 def _backup(stack: Stack) -> None:
     """An archive before anything changes; the last few of these are kept."""
+    from ..settings import project
     from . import backup
-    from .settings import project
 
     root = stack.d.root
     result = backup.write(stack, project.load(root).files, kind="before-update")
@@ -57,7 +58,7 @@ def update(
 ) -> str:
     """Returns a one-line summary; raises StackError when it had to roll back."""
     stack = Stack.load(root, runner)
-    from .render.apply import refuse_lapsed
+    from ..render.apply import refuse_lapsed
 
     refuse_lapsed(stack.d)  # it renders after the backup and the state: refuse before those
     recorded = state.read(root)
@@ -81,7 +82,7 @@ def update(
     if target == current and not rollback:
         # Same tag: pull newer images for it (a registry may have re-pushed the tag) before
         # anything is recorded; a failed pull changes nothing.
-        from .render import apply
+        from ..render import apply
 
         report_render(apply.apply(stack.d))
         try:

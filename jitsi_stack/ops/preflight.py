@@ -10,15 +10,15 @@ import shutil
 import socket
 from collections.abc import Iterable, Set
 
-from .deployment import Port
-from .docker import (
+from ..deployment import Port
+from ..docker import (
     COMPOSE_MISSING,
     NOT_INSTALLED,
     Runner,
     permission_message,
     unreachable_message,
 )
-from .errors import ComposeMissing, DaemonUnreachable, DockerError, DockerNotInstalled, StackError
+from ..errors import ComposeMissing, DaemonUnreachable, DockerError, DockerNotInstalled, StackError
 
 TIMEOUT = 10  # seconds for each docker CLI call; a timeout means "unreachable"
 
@@ -72,7 +72,7 @@ def check_engine(runner: Runner) -> None:
     """The daemon answers (before anything changes). A local daemon is asked over its
     socket (about a millisecond); otherwise the full check runs. A missing Compose v2 then
     shows in the first compose command's error, classified the same way."""
-    from .docker import Engine
+    from ..docker import Engine
 
     engine = Engine.local(runner)
     if engine.available() and not runner.dry:
@@ -127,7 +127,7 @@ def check_subnets(d, runner: Runner) -> None:
     skipped when the daemon is not local, where Docker itself will say)."""
     if d.metrics is None or runner.dry:
         return
-    from .docker.engine import Engine
+    from ..docker.engine import Engine
 
     engine = Engine.local(runner)
     if not engine.available():

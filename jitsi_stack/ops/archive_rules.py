@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from .deployment.facts import Certificate
-from .render import CONTAINER_UID, NOBODY, OUTPUTS
-from .store import paths
+from ..deployment.facts import Certificate
+from ..render import CONTAINER_UID, NOBODY, OUTPUTS
+from ..store import paths
 
 STORAGE = f"{paths.CONFIG_DIR}/storage"
 STATE_FILES = (paths.SECRETS, paths.STATE, paths.MANIFEST)

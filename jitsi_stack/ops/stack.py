@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import docker, errors, preflight, ui
-from .deployment import Deployment, build
-from .errors import StackError, UsageError
-from .settings import project
-from .store import paths
-from .store import secrets as secret_store
+from .. import docker, errors, ui
+from ..deployment import Deployment, build
+from ..errors import StackError, UsageError
+from ..settings import project
+from ..store import paths
+from ..store import secrets as secret_store
+from . import preflight
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Stack:
         """Services of the platform's extra compose files (read from the files: no Docker)."""
         import yaml
 
-        from .store.files import NotRegular, read_bounded
+        from ..store.files import NotRegular, read_bounded
 
         names: list[str] = []
         for path in self.d.extra_files:
@@ -114,7 +115,7 @@ def resolve_targets(stack: Stack, targets: list[str]) -> list[str]:
         if target in platform:
             wanted.append(target)
             continue
-        from .deployment import OPTIONAL
+        from ..deployment import OPTIONAL
 
         if target in OPTIONAL:
             raise UsageError(
@@ -265,7 +266,7 @@ def up(
     stack: Stack, services: list[str], *, recreate: bool = False, timeout: float | None = None
 ) -> float | None:
     """Render, check, `docker compose up -d`, wait for health. Seconds to healthy (None: dry)."""
-    from .render import apply
+    from ..render import apply
 
     runner = stack.runner
     preflight.check_engine(runner)
@@ -330,7 +331,7 @@ def up(
 
 def _inputs(stack: Stack, rendered: str) -> str:
     """The render's inputs and the platform's compose files: what `up` is given."""
-    from .store.files import sha256
+    from ..store.files import sha256
 
     extra = b"".join(_extra_bytes(p) for p in stack.d.extra_files)
     return sha256(rendered.encode() + b"\x00" + extra)
@@ -339,7 +340,7 @@ def _inputs(stack: Stack, rendered: str) -> str:
 def _extra_bytes(path) -> bytes:
     """A platform compose file's bytes as an input (b"-" when it is gone or not a file:
     the settings' rules refuse that before a start gets here)."""
-    from .store.files import NotRegular, read_bounded
+    from ..store.files import NotRegular, read_bounded
 
     try:
         return read_bounded(path, follow=True)
@@ -352,7 +353,7 @@ def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -
     successful start, one running and healthy container per service with the config hash
     Compose gave it then, each on the image its tag names now. Compose decides from the
     same facts; when any is unknown, ask Compose."""
-    from .store import state
+    from ..store import state
 
     applied = state.read(stack.d.root).applied
     if not inputs or applied.get("inputs") != inputs:
@@ -374,7 +375,7 @@ def _nothing_to_do(stack: Stack, inputs: str, running: list[docker.Container]) -
 
 
 def _record_applied(stack: Stack, inputs: str) -> None:
-    from .store import state
+    from ..store import state
 
     current = state.read(stack.d.root)
     running = stack.compose.ps()

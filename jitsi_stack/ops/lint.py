@@ -1,4 +1,4 @@
-"""Lint settings files before anything starts: `python -m jitsi_stack.lint [FILE...]`.
+"""Lint settings files before anything starts: `python -m jitsi_stack.ops.lint [FILE...]`.
 
 For each settings file: the production rules (rules.check strict), a strict
 render into a scratch directory, yamllint on the rendered compose file, and
@@ -17,15 +17,16 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from . import docker, preflight
-from .deployment import build
-from .errors import StackError
-from .render import apply
-from .settings import project
-from .settings.layers import ENV_PREFIX
+from .. import docker
+from ..deployment import build
+from ..errors import StackError
+from ..render import apply
+from ..settings import project
+from ..settings.layers import ENV_PREFIX
+from ..store import paths
+from ..store.files import NotRegular, read_bounded, read_regular
+from . import preflight
 from .stack import Stack
-from .store import paths
-from .store.files import NotRegular, read_bounded, read_regular
 
 YAMLLINT_CONFIG = """
 extends: default

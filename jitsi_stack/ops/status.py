@@ -10,8 +10,8 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
-from . import docker
-from .settings.certs import WARN_DAYS
+from .. import docker
+from ..settings.certs import WARN_DAYS
 from .stack import Stack
 
 
@@ -136,7 +136,7 @@ def _from_info(source: str, info) -> Certificate:
 
 def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
     """The served certificate, when HTTPS is on and the web container runs."""
-    from .settings import certs
+    from ..settings import certs
 
     d = stack.d
     try:
@@ -159,7 +159,7 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
 def certificates(stack: Stack, rows: list[Row]) -> list[Certificate]:
     """Every certificate row: the served one, and the https.certificate file when it is not
     the one served (renewed or replaced on disk, or the web container is not running)."""
-    from .settings import certs
+    from ..settings import certs
 
     found = []
     served = certificate(stack, rows)
@@ -225,7 +225,8 @@ def _now() -> str:
 def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
     """The whole of `status`: True when every service and certificate is OK (and the
     settings load)."""
-    from . import meetings, ui
+    from .. import ui
+    from . import meetings
 
     stack.require_rendered()
     rows = collect(stack)
@@ -254,7 +255,7 @@ def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
 
 def certificate_table(certs: list[Certificate], fancy: bool | None = None):
     """The certificate rows; on a terminal a row that needs renewing is red."""
-    from . import ui
+    from .. import ui
 
     columns = ["certificate", "subject", "expires", "days left", "verdict"]
     grid = ui.table(None, columns, [c.row() for c in certs], fancy=fancy)
@@ -266,7 +267,7 @@ def certificate_table(certs: list[Certificate], fancy: bool | None = None):
 def show_certificates(certs: list[Certificate]) -> None:
     """One row per certificate; a row that needs renewing (or cannot be read) is red,
     with its one-line verdict on stderr."""
-    from . import ui
+    from .. import ui
 
     if not certs:
         return
@@ -300,7 +301,7 @@ def watch(stack: Stack, interval: float, as_json: bool = False) -> None:
 
 def interrupted_update(stack: Stack) -> str:
     """The exact command that finishes an update that was cut short, or ''."""
-    from .store import state
+    from ..store import state
 
     pending = state.read(stack.d.root).pending
     if not pending:
@@ -313,7 +314,7 @@ def interrupted_update(stack: Stack) -> str:
 
 
 def show(stack: Stack, rows: list[Row]) -> bool:
-    from . import ui
+    from .. import ui
 
     ok, line = verdict(rows)
     grid = ui.table(
