@@ -18,6 +18,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+KNOWN = {module_name(p) for p in MODULES}
+
+
 def imports(path: Path) -> set[str]:
     """Every jitsi_stack module a file imports, anywhere in it (functions included)."""
     name = module_name(path)
@@ -35,11 +38,10 @@ def imports(path: Path) -> set[str]:
                 target = node.module or ""
             if not target.startswith("jitsi_stack"):
                 continue
-            found.add(target)
-            for alias in node.names:  # `from . import render` imports a module
-                found.add(f"{target}.{alias.name}")
-    known = {module_name(p) for p in MODULES}
-    return {m for m in found if m in known and m != name}
+            for alias in node.names:  # `from . import render` imports a module, not a name
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in KNOWN else target)
+    return {m for m in found if m in KNOWN and m != name}
 
 
 GRAPH = {module_name(p): imports(p) for p in MODULES}

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from invoke import Config, MockContext
 
-from jitsi_stack import tasks
+from jitsi_stack.cli import tasks
 from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
 from tests.unit.test_bad_input_certs import _cert, _key_pem, _pem
 

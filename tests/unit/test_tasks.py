@@ -11,7 +11,7 @@ import sys
 import pytest
 from invoke import Config, MockContext
 
-from jitsi_stack import tasks
+from jitsi_stack.cli import tasks
 from jitsi_stack.store import paths
 from tests.helpers import REPO, clean_environ, run_cli, tree_snapshot
 

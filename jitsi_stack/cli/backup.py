@@ -9,11 +9,11 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from . import ui
-from .docker import Runner
-from .errors import StackError
-from .settings import project
-from .task_support import _locked, _stack, operator_errors
+from .. import ui
+from ..docker import Runner
+from ..errors import StackError
+from ..settings import project
+from .support import _locked, _stack, operator_errors
 
 
 def _progress():
@@ -45,11 +45,11 @@ def _progress():
 @operator_errors
 def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
     """Archive settings, secrets, state, prosody's accounts and the certificates (0600)."""
-    from .ops import backup
+    from ..ops import backup
 
     stack = _stack(c, on_disk="backup")
     if stack.problem:  # the settings do not load: archive the files as they are on disk
-        from .ops.on_disk import settings_files
+        from ..ops.on_disk import settings_files
 
         files = settings_files(stack.d.root)
     else:
@@ -90,9 +90,9 @@ def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
 @operator_errors
 def restore_task(c, file, yes=False):
     """Restore an archive into an empty project folder (or, with confirmation, over one)."""
-    from . import swarm
-    from .ops import clean, restore, restore_target
-    from .store import paths
+    from .. import swarm
+    from ..ops import clean, restore, restore_target
+    from ..store import paths
 
     root = project.root(c)
     swarm.refuse_host_backup(root, "restore")  # its prosody data is on a node
@@ -141,7 +141,7 @@ def restore_task(c, file, yes=False):
 def _running(c, root: Path) -> list[str]:
     """The running containers of the project in root, when its settings load and Docker
     answers (a new machine without either has none)."""
-    from .ops.stack import Stack
+    from ..ops.stack import Stack
 
     try:
         stack = Stack.load(root, Runner.from_context(c))
@@ -155,8 +155,8 @@ CHECK_FAILED = 3  # `inv update --check` could not ask the registry (0: up to da
 
 def update_check(c, *, as_json: bool) -> None:
     """The stable releases newer than the running tag; exit 1 when there are any."""
-    from .ops import releases
-    from .settings.upstream import RELEASE
+    from ..ops import releases
+    from ..settings.upstream import RELEASE
 
     stack = _stack(c)
     d = stack.d

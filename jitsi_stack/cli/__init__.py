@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from . import __version__
+from .. import __version__
 
 
 def _status_shortcut(argv: list[str]) -> int | None:
@@ -29,12 +29,12 @@ def _status_shortcut(argv: list[str]) -> int | None:
         return None
     from pathlib import Path
 
-    from . import ui
-    from .docker import Runner
-    from .errors import StackError
-    from .ops import status
-    from .ops.on_disk import load_stack
-    from .settings import project
+    from .. import ui
+    from ..docker import Runner
+    from ..errors import StackError
+    from ..ops import status
+    from ..ops.on_disk import load_stack
+    from ..settings import project
 
     try:
         if root is not None and not Path(root).is_dir():

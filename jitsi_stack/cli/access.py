@@ -7,9 +7,9 @@ import json as jsonlib
 
 from invoke import Collection, Exit, task
 
-from . import ui
-from .errors import StackError, UsageError
-from .task_support import _locked, _stack, detect_addresses, operator_errors
+from .. import ui
+from ..errors import StackError, UsageError
+from .support import _locked, _stack, detect_addresses, operator_errors
 
 # -- users: agent accounts (auth.type: internal) ------------------------------------------
 
@@ -17,7 +17,7 @@ PASSWORD_STDIN_HELP = "Read the password from stdin (one line), e.g. from a secr
 
 
 def _accounts(c):
-    from .access.users import Accounts
+    from ..access.users import Accounts
 
     return Accounts(_stack(c))
 
@@ -27,7 +27,7 @@ def _password(name: str, from_stdin: bool) -> str:
     import getpass
     import sys
 
-    from .access.users import check_password
+    from ..access.users import check_password
 
     if from_stdin:
         text = sys.stdin.read()
@@ -61,7 +61,7 @@ def _outcomes_json(outcomes) -> str:
 @operator_errors
 def users_add_task(c, name, password_stdin=False):
     """Create an agent account (asks for the password)."""
-    from .access.users import check_name
+    from ..access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -79,7 +79,7 @@ def users_add_task(c, name, password_stdin=False):
 @operator_errors
 def users_passwd_task(c, name, password_stdin=False):
     """Set a new password for an agent account (asks for it)."""
-    from .access.users import check_name
+    from ..access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -93,7 +93,7 @@ def users_passwd_task(c, name, password_stdin=False):
 @operator_errors
 def users_remove_task(c, name):
     """Delete an agent account (meetings in progress go on; the next login fails)."""
-    from .access.users import check_name
+    from ..access.users import check_name
 
     accounts = _accounts(c)
     name = check_name(name, accounts.domain)
@@ -130,7 +130,7 @@ def users_import_task(c, file, update=False, json=False):  # noqa: A002
     """Create many agent accounts from a CSV file; every line is checked before any change."""
     from pathlib import Path
 
-    from .access.users import read_import
+    from ..access.users import read_import
 
     accounts = _accounts(c)
     wanted = read_import(Path(file), accounts.domain)
@@ -170,8 +170,8 @@ def token_task(c, room="", name="", email="", moderator=False, ttl="", check="",
     """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
     import time
 
-    from .access import tokens
-    from .store import secrets as secret_store
+    from ..access import tokens
+    from ..store import secrets as secret_store
 
     stack = _stack(c)
     jwt = stack.d.auth.jwt
@@ -267,7 +267,7 @@ def _stdin_token() -> str:
 def _ttl(text: str) -> int:
     """--ttl as a whole number of seconds within the tokens' limits (never a float: inf,
     nan and 1e400 are floats)."""
-    from .validators import MAX_TOKEN_TTL
+    from ..validators import MAX_TOKEN_TTL
 
     value = str(text)
     if not (value.isascii() and value.isdigit() and len(value) <= 10) or not (
@@ -295,7 +295,7 @@ def addresses_task(c, refresh=False, json=False):  # noqa: A002
     """The addresses the bridge advertises to browsers, and where each comes from."""
     from ipaddress import ip_address
 
-    from .validators import is_public_ip
+    from ..validators import is_public_ip
 
     found = detect_addresses(c, refresh=refresh)
     stack = _stack(c)

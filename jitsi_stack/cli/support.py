@@ -6,10 +6,10 @@ import functools
 
 from invoke import Exit
 
-from . import ui
-from .docker import Runner
-from .errors import StackError, UsageError
-from .settings import project
+from .. import ui
+from ..docker import Runner
+from ..errors import StackError, UsageError
+from ..settings import project
 
 
 def operator_errors(fn):
@@ -22,7 +22,7 @@ def operator_errors(fn):
         except StackError as err:
             raise Exit(code=ui.report(err)) from None
         except OSError as err:  # anything the modules did not turn into one line
-            from .store.files import os_error
+            from ..store.files import os_error
 
             raise Exit(code=ui.report(os_error(err.filename or "a file", err, "use"))) from None
         except KeyboardInterrupt:
@@ -35,7 +35,7 @@ def operator_errors(fn):
 def _stack(c, *, on_disk: str = "", **kwargs):
     """The project's Stack (on_disk.load_stack: its certificate warnings printed; with
     on_disk, the task's name, it may run on what was rendered when the settings fail)."""
-    from .ops import on_disk as rendered
+    from ..ops import on_disk as rendered
 
     return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
 
@@ -44,7 +44,7 @@ def _locked(c, name: str):
     """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
     import contextlib
 
-    from .store import lock
+    from ..store import lock
 
     if Runner.from_context(c).dry:
         return contextlib.nullcontext()
@@ -64,7 +64,7 @@ def _number(value, flag: str, *, minimum: float = 0) -> float:
 def detect_addresses(c, *, refresh: bool = False):
     """jvb.advertise_ips: auto is detected once (STUN, network) before a render needs it;
     nothing is locked or written when the stored result is current."""
-    from .settings import addresses
+    from ..settings import addresses
 
     root = project.root(c)
     stored, stun = addresses.current(root, refresh=refresh)

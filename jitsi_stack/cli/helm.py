@@ -8,9 +8,9 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from . import ui
-from .errors import StackError, UsageError
-from .task_support import _locked, operator_errors
+from .. import ui
+from ..errors import StackError, UsageError
+from .support import _locked, operator_errors
 
 DEFAULT_TARGET = "helm/values.yaml"
 
@@ -18,7 +18,7 @@ DEFAULT_TARGET = "helm/values.yaml"
 def target(root: Path, given: str, settings_files=()) -> str:
     """The values file as a path inside the project, or a one-line refusal. Never resolved
     through a link: the write walks the path with O_NOFOLLOW."""
-    from .store import paths
+    from ..store import paths
 
     path = Path(given or DEFAULT_TARGET)
     if not path.is_absolute():
@@ -61,11 +61,11 @@ def target(root: Path, given: str, settings_files=()) -> str:
 def values_task(c, to="", json=False):  # noqa: A002
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
-    from . import helm
-    from .deployment import build
-    from .settings import project
-    from .store import files, paths
-    from .store import secrets as store
+    from .. import helm
+    from ..deployment import build
+    from ..settings import project
+    from ..store import files, paths
+    from ..store import secrets as store
 
     root = project.root(c)
     s = project.load(root)
@@ -117,8 +117,8 @@ def values_task(c, to="", json=False):  # noqa: A002
 def _print_json(hv, rel, chart, written, namespace, stored, mask, s) -> None:
     import json as jsonlib
 
-    from . import helm
-    from .store import paths
+    from .. import helm
+    from ..store import paths
 
     secrets = [
         {

@@ -8,17 +8,17 @@ import json as jsonlib
 
 from invoke import Collection, Exit, task
 
-from . import ui
-from .docker import Runner
-from .settings import project
-from .task_support import _locked, _number, operator_errors
+from .. import ui
+from ..docker import Runner
+from ..settings import project
+from .support import _locked, _number, operator_errors
 
 
 @task(name="render", help={"check": "Exit 1 when swarm/stack.yml is out of date; write nothing"})
 @operator_errors
 def swarm_render_task(c, check=False):
     """Render swarm/stack.yml (and its secrets wrapper) from the settings."""
-    from . import swarm
+    from .. import swarm
 
     root = project.root(c)
     dry = Runner.from_context(c).dry
@@ -51,7 +51,7 @@ def swarm_render_task(c, check=False):
 @operator_errors
 def swarm_deploy_task(c, timeout="300", json=False):  # noqa: A002 - the flag is --json
     """Deploy the stack to the Swarm (`docker stack deploy`) and wait until it runs."""
-    from .swarm import cluster as swarm_cluster
+    from ..swarm import cluster as swarm_cluster
 
     seconds = _number(timeout, "--timeout", minimum=1)
     runner = Runner.from_context(c)
@@ -67,7 +67,7 @@ def swarm_deploy_task(c, timeout="300", json=False):  # noqa: A002 - the flag is
 @operator_errors
 def swarm_status_task(c, json=False):  # noqa: A002
     """Each service of the stack (tasks, nodes, health) and each node of the Swarm."""
-    from .swarm import cluster as swarm_cluster
+    from ..swarm import cluster as swarm_cluster
 
     view = swarm_cluster.status(project.root(c), Runner.from_context(c))
     _show(view, json)
@@ -76,7 +76,7 @@ def swarm_status_task(c, json=False):  # noqa: A002
 
 
 def _show(view: dict, as_json: bool) -> None:
-    from .swarm import cluster as swarm_cluster
+    from ..swarm import cluster as swarm_cluster
 
     if as_json:
         ui.plain(jsonlib.dumps(view, indent=2))
@@ -88,7 +88,7 @@ def _show(view: dict, as_json: bool) -> None:
 @operator_errors
 def swarm_rm_task(c):
     """Remove the stack: its services, networks, secrets and configs (waits until gone)."""
-    from .swarm import cluster as swarm_cluster
+    from ..swarm import cluster as swarm_cluster
 
     root = project.root(c)
     with _locked(c, "swarm.rm"):

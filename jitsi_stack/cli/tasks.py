@@ -12,16 +12,17 @@ import re
 
 from invoke import Collection, Exit, task
 
-from . import invoke_compat, ui
-from .docker import Runner
-from .errors import StackError, UsageError
-from .settings import project
-from .store import paths
-from .task_support import _locked, _number, _stack, detect_addresses, operator_errors
-from .tasks_access import addresses_task, token_task, users
-from .tasks_helm import helm
-from .tasks_ops import backup_task, restore_task
-from .tasks_swarm import swarm
+from .. import ui
+from ..docker import Runner
+from ..errors import StackError, UsageError
+from ..settings import project
+from ..store import paths
+from . import compat as invoke_compat
+from .access import addresses_task, token_task, users
+from .backup import backup_task, restore_task
+from .helm import helm
+from .support import _locked, _number, _stack, detect_addresses, operator_errors
+from .swarm import swarm
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 
@@ -36,8 +37,8 @@ invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
 @operator_errors
 def render_task(c, check=False, force=False):
     """Render docker-compose.yml, jitsi-meet/.env and the config tree from the settings."""
-    from .ops.stack import report_render
-    from .render import apply
+    from ..ops.stack import report_render
+    from ..render import apply
 
     if not check:
         detect_addresses(c)
@@ -66,7 +67,7 @@ def _nullcontext():
 @operator_errors
 def config_task(c, json=False):  # noqa: A002 - the flag is --json
     """Show the effective settings (secrets masked) and where each value came from."""
-    from .settings import view as config_view
+    from ..settings import view as config_view
 
     s = project.load(project.root(c))
     if json:
@@ -99,7 +100,7 @@ TARGETS_HELP = (
 @operator_errors
 def start_task(c, targets=None, json=False):  # noqa: A002
     """Render if needed, start the stack, wait until every service is healthy."""
-    from .ops.stack import resolve_targets, split_targets, up
+    from ..ops.stack import resolve_targets, split_targets, up
 
     detect_addresses(c)
     stack = _stack(c)
@@ -135,7 +136,7 @@ def _started(stack, services, seconds, as_json: bool) -> None:
 @operator_errors
 def stop_task(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
-    from .ops.stack import resolve_targets, split_targets
+    from ..ops.stack import resolve_targets, split_targets
 
     stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
@@ -148,7 +149,7 @@ def stop_task(c, targets=None):
 @operator_errors
 def restart_task(c, targets=None):
     """Recreate containers so they read the current settings, then wait for health."""
-    from .ops.stack import resolve_targets, split_targets, up
+    from ..ops.stack import resolve_targets, split_targets, up
 
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
@@ -172,7 +173,7 @@ def restart_task(c, targets=None):
 @operator_errors
 def logs_task(c, targets=None, follow=False, tail="100", since=""):
     """Show container logs."""
-    from .ops.stack import resolve_targets, split_targets
+    from ..ops.stack import resolve_targets, split_targets
 
     if str(tail) != "all":
         tail = str(int(_number(tail, "--tail")))
@@ -199,7 +200,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
 def status_task(c, json=False, watch=""):  # noqa: A002
     """Every service (state, health, ports, uptime, image), the meetings and each bridge's
     load; exit 1 unless all OK."""
-    from .ops import status
+    from ..ops import status
 
     if watch:
         seconds = _number(watch, "--watch", minimum=1)
@@ -221,10 +222,10 @@ def status_task(c, json=False, watch=""):  # noqa: A002
 @operator_errors
 def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A002
     """Pull images, recreate, wait for health; roll back by itself when health fails."""
-    from .ops import update
+    from ..ops import update
 
     if check:
-        from .tasks_ops import update_check
+        from .backup import update_check
 
         update_check(c, as_json=json)
         return
@@ -244,7 +245,7 @@ def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A0
 @operator_errors
 def clean_task(c, yes=False, all=False):  # noqa: A002
     """Remove containers, network and generated files (asks first)."""
-    from .ops import clean
+    from ..ops import clean
 
     stack = _stack(c)
     settings_files = project.load(stack.d.root).files
@@ -259,9 +260,9 @@ def clean_task(c, yes=False, all=False):  # noqa: A002
 @operator_errors
 def rotate_secrets_task(c, yes=False):
     """New internal passwords, applied to prosody's accounts and every service."""
-    from .ops import clean, preflight, rotate
-    from .ops.stack import Stack, up
-    from .render import apply
+    from ..ops import clean, preflight, rotate
+    from ..ops.stack import Stack, up
+    from ..render import apply
 
     stack = _stack(c)
     apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes
@@ -308,8 +309,8 @@ def smoke_task(
     cafile="",
 ):
     """Check a running deployment end to end, as a browser uses it."""
-    from . import smoke
-    from .smoke.target import from_deployment
+    from .. import smoke
+    from ..smoke.target import from_deployment
 
     seconds = _number(timeout, "--timeout", minimum=0.1)
     names = [o for o in re.split(r"[,\s]+", only) if o]
@@ -327,7 +328,7 @@ def smoke_task(
         verify_tls=not insecure,
         cafile=_cafile(cafile),
     )
-    from .smoke.credentials import probe_login
+    from ..smoke.credentials import probe_login
 
     with probe_login(stack, target, set(names or smoke.CHECK_NAMES)) as target:
         results = smoke.run_checks(target, only=names or None)
