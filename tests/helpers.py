@@ -241,3 +241,12 @@ def run_cli(base: Path, *args: str, env: dict | None = None, stdin: str = "") ->
         os.environ.clear()
         os.environ.update(saved)
     return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def deployment(root_dir: Path, **kwargs):
+    """The Deployment of a project folder, as every task builds it (settings/ stays below
+    deployment/, so this helper lives here, not in settings.project)."""
+    from jitsi_stack.deployment import build
+    from jitsi_stack.settings import project
+
+    return build(project.load(root_dir, **kwargs))

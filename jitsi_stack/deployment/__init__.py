@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from ..settings.layers import Settings
 from ..settings.schema import FIELDS
-from ..settings.upstream import SECRET_NAMES, services_reading
+from ..settings.upstream import services_reading
 from ..store import paths
-from ..store.secrets import is_secret_name
+from ..store.secrets import SECRET_NAMES, is_secret_name
 from .dotenv import (  # noqa: F401 - flag and passthrough_value are used by callers
     Domains,
     advertise_ips,

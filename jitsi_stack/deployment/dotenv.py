@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..settings.layers import Settings
+from ..settings.rules.media import turn_host
 from ..settings.schema import FIELDS
-from ..settings.upstream import RAW_BOOLEAN_VARS, SECRET_NAMES
+from ..settings.upstream import RAW_BOOLEAN_VARS
 from ..store import paths
+from ..store.secrets import SECRET_NAMES
 
 # Docker's embedded DNS server, on every user-defined network; answers are kept 10 s.
 NGINX_RESOLVER = "127.0.0.11 valid=10s"
@@ -207,10 +209,3 @@ def token_roles(passthrough) -> dict[str, str]:
 def advertise_ips(s: Settings) -> list[str]:
     """jvb.advertise_ips without an `auto` not detected yet (apply refuses to render then)."""
     return [ip for ip in s["jvb.advertise_ips"] if ip != "auto"]
-
-
-def turn_host(s: Settings) -> str:
-    """The name clients use for TURN: turn.host, else (bundled) the public_url host."""
-    from urllib.parse import urlsplit
-
-    return s["turn.host"] or (urlsplit(s["public_url"]).hostname or "")

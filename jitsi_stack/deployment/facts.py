@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings.layers import Settings
+from ..settings.rules.media import turn_host
 from ..store import paths
-from .dotenv import turn_host
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,7 @@ def _source(name: str, d: Deployment, passthrough: set[str]) -> str:
 
 def _is_secret(name: str, d: Deployment) -> bool:
     from ..settings.schema import FIELDS
-    from ..settings.upstream import SECRET_NAMES
-    from ..store.secrets import is_secret_name
+    from ..store.secrets import SECRET_NAMES, is_secret_name
 
     given = any(f.secret and f.upstream == name for f in FIELDS.values())
     return name in SECRET_NAMES or d.env.get(name, "") is None or given or is_secret_name(name)

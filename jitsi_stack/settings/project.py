@@ -2,7 +2,6 @@
 
 `load(root)` is the one entry every task, lint and test uses:
 layers (files, environment, state) -> merge -> rules.check (once) -> Settings.
-`deployment(root)` adds the derived Deployment.
 """
 
 from __future__ import annotations
@@ -120,9 +119,3 @@ def load(
         raise SettingsError(errors)
     loaded.warnings = notes + warnings
     return loaded
-
-
-def deployment(root_dir: Path, **kwargs):
-    from ..deployment import build
-
-    return build(load(root_dir, **kwargs))

@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import NamedTuple
 
+from ..store.secrets import SECRET_NAMES
 from .schema import FIELDS
 
 RELEASE = "stable-11146-2"
@@ -43,16 +44,6 @@ def services_reading(name: str) -> tuple[str, ...]:
     var = variables().get(name)
     return var.services if var else ()
 
-
-# The six internal passwords upstream's gen-passwords.sh creates (128-bit hex each).
-SECRET_NAMES = (
-    "JICOFO_AUTH_PASSWORD",
-    "JVB_AUTH_PASSWORD",
-    "JIGASI_XMPP_PASSWORD",
-    "JIGASI_TRANSCRIBER_PASSWORD",
-    "JIBRI_RECORDER_PASSWORD",
-    "JIBRI_XMPP_PASSWORD",
-)
 
 # Upstream variables that no longer work, and what to do instead.
 REMOVED = {
@@ -113,12 +104,6 @@ LUA_STRING_VARS = frozenset(
         "JVB_AUTH_USER",
     }
 )
-
-# Secrets jitsi-stack generates when the operator gives none, only when the feature is on:
-# the JWT app secret (auth.jwt.app_secret), the TURN shared secret (turn.secret) and
-# Grafana's admin password (metrics.enabled).
-GENERATED_SECRETS = ("JWT_APP_SECRET", "TURN_CREDENTIALS", "GRAFANA_ADMIN_PASSWORD")
-STORED_SECRETS = SECRET_NAMES + GENERATED_SECRETS
 
 # Variables upstream pastes raw where only true/false parse (a 1 is read as false or is a
 # type error): jibri.conf `enable-stats-d = {{ .Env.ENABLE_STATS_D }}` (HOCON) and

@@ -14,13 +14,29 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import StackError
-from ..settings.upstream import GENERATED_SECRETS, SECRET_NAMES, STORED_SECRETS
 from . import files, paths
 
 MASK = "********"
 # Passthrough variables whose values are masked in every output.
 SECRET_HINTS = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|BINDPW|_KEY$")
 LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([0-9A-Za-z]{32,128})$")
+
+# The six internal passwords upstream's gen-passwords.sh creates (128-bit hex each).
+SECRET_NAMES = (
+    "JICOFO_AUTH_PASSWORD",
+    "JVB_AUTH_PASSWORD",
+    "JIGASI_XMPP_PASSWORD",
+    "JIGASI_TRANSCRIBER_PASSWORD",
+    "JIBRI_RECORDER_PASSWORD",
+    "JIBRI_XMPP_PASSWORD",
+)
+
+# Secrets jitsi-stack generates when the operator gives none, only when the feature is on:
+# the JWT app secret (auth.jwt.app_secret), the TURN shared secret (turn.secret) and
+# Grafana's admin password (metrics.enabled).
+GENERATED_SECRETS = ("JWT_APP_SECRET", "TURN_CREDENTIALS", "GRAFANA_ADMIN_PASSWORD")
+STORED_SECRETS = SECRET_NAMES + GENERATED_SECRETS
+
 RESTORE = "restore the file from a backup (prosody keeps the accounts made with the old passwords)"
 
 

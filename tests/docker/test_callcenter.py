@@ -323,9 +323,9 @@ def test_smoke_auth_fails_with_cause_for_a_removed_agent(stack):
     """The probe's account gone (or never made): the login is refused, and said so."""
     import dataclasses
 
-    from jitsi_stack.settings.project import deployment
     from jitsi_stack.smoke import run_checks
     from jitsi_stack.smoke.target import from_deployment
+    from tests.helpers import deployment
 
     base, ca = stack
     target = from_deployment(deployment(base), None, cafile=str(ca))

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from jitsi_stack.ops.stack import Stack, resolve_targets
-from jitsi_stack.settings.project import deployment
-from tests.helpers import run_cli, seed_secrets, tree_snapshot, write_settings
+from tests.helpers import deployment, run_cli, seed_secrets, tree_snapshot, write_settings
 
 
 def bridges_of(root, text: str):

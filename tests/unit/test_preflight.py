@@ -314,8 +314,7 @@ def test_published_ports() -> None:
 def test_the_bundled_turn_servers_ports_are_checked(tmp_path, kind, setting) -> None:
     """The Deployment's coturn ports (STUN/TURN on UDP and TCP, the relay range) go
     through the same preflight as the web and bridge ports."""
-    from jitsi_stack.settings.project import deployment
-    from tests.helpers import write_settings
+    from tests.helpers import deployment, write_settings
 
     with _occupied(kind) as held:
         port = held.getsockname()[1]

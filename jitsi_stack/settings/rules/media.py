@@ -28,6 +28,11 @@ def public_host(s: Settings) -> str:
         return ""
 
 
+def turn_host(s: Settings) -> str:
+    """The name clients use for TURN: turn.host, else (bundled) the public_url host."""
+    return s["turn.host"] or (urlsplit(s["public_url"]).hostname or "")
+
+
 def advertise(s, errors, warnings, strict=False) -> None:
     ips = []
     auto = "auto" in s["jvb.advertise_ips"]
@@ -210,7 +215,6 @@ def certificate(s, errors, warnings, strict: bool = False) -> None:
         errors.append(
             "https.certificate: and https.letsencrypt.enabled are both set: use one of them"
         )
-    from ...deployment.dotenv import turn_host
     from ..certs import check
 
     hosts = [public_host(s)]
