@@ -1,5 +1,7 @@
-"""The package's shape: no import cycle (counting imports inside functions too), no module
-over 500 lines, one place that runs docker, templates shipped inside the package."""
+"""The package's shape: floors that import only the floors below them (FLOORS, the one
+table), no import cycle (counting imports inside functions too), Invoke only in cli/, one
+place that runs docker, templates shipped inside the package. tools/import_graph.py draws
+the same graph for docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -45,6 +47,111 @@ def imports(path: Path) -> set[str]:
 
 
 GRAPH = {module_name(p): imports(p) for p in MODULES}
+
+# The floors, bottom to top (the data flows settings -> deployment -> render -> docker; the
+# verbs and the wings sit above it, the CLI on top), and the floors each may import. The
+# leaves (errors, ui, validators, the package's __init__) are open to every floor.
+LEAVES = ("jitsi_stack", "jitsi_stack.errors", "jitsi_stack.ui", "jitsi_stack.validators")
+BASE = {"leaves"}
+FLOORS: dict[str, set[str]] = {
+    "leaves": set(),
+    "store": BASE,  # what jitsi-stack keeps in the project folder
+    "docker": BASE,  # Runner, Compose, Engine: the only floor that starts processes
+    "settings": BASE | {"store"},
+    "deployment": BASE | {"store", "settings"},
+    "render": BASE | {"store", "settings", "deployment"},
+    "access": BASE | {"store", "settings", "deployment"},
+    "helm": BASE | {"store", "settings", "deployment", "render"},
+    "swarm": BASE | {"store", "settings", "deployment", "render", "docker"},
+    "smoke": BASE | {"store", "settings", "deployment", "docker", "access"},
+    # the verbs; backup also archives the Swarm stack's secrets, so ops may read swarm
+    "ops": BASE | {"store", "settings", "deployment", "render", "docker", "swarm"},
+    "cli": BASE
+    | {"store", "settings", "deployment", "render", "docker", "access", "helm", "swarm"}
+    | {"smoke", "ops"},
+}
+
+
+def floor_of(module: str) -> str:
+    """`jitsi_stack.settings.rules.media` -> settings; the leaves -> leaves; __main__ -> cli."""
+    if module in LEAVES:
+        return "leaves"
+    if module == "jitsi_stack.__main__":
+        return "cli"
+    return module.split(".")[1]
+
+
+def forbidden(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from one floor into a floor FLOORS does not allow it."""
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if floor_of(target) != floor_of(module)
+        and floor_of(target) not in FLOORS.get(floor_of(module), set())
+    )
+
+
+def floor_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The imports between floors, as tools/import_graph.py draws them."""
+    edges: dict[str, set[str]] = {floor: set() for floor in FLOORS}
+    for module, targets in graph.items():
+        for target in targets:
+            if floor_of(target) != floor_of(module):
+                edges[floor_of(module)].add(floor_of(target))
+    return edges
+
+
+def test_every_module_sits_on_a_floor():
+    """Only the leaves and __main__ at the top; every subpackage is a floor of the table."""
+    top = sorted(m for m in GRAPH if m.count(".") == 1 and not (PACKAGE / m.split(".")[1]).is_dir())
+    assert top == ["jitsi_stack.__main__", *LEAVES[1:]]
+    assert {floor_of(m) for m in GRAPH} == set(FLOORS)
+
+
+def test_each_floor_imports_only_the_floors_below_it():
+    assert forbidden(GRAPH) == []
+
+
+def test_the_floor_table_has_no_cycle():
+    """Each floor may import only floors listed before it: FLOORS reads bottom to top."""
+    order = list(FLOORS)
+    for floor, allowed in FLOORS.items():
+        assert all(order.index(other) < order.index(floor) for other in allowed), floor
+
+
+def test_a_forbidden_import_is_caught():
+    """The check itself: settings reaching up into ops, render into docker, store into
+    settings are each named; an import inside one floor or into a leaf is not."""
+    graph = {
+        "jitsi_stack.settings.layers": {"jitsi_stack.ops.stack", "jitsi_stack.errors"},
+        "jitsi_stack.render": {"jitsi_stack.docker", "jitsi_stack.render.apply"},
+        "jitsi_stack.store.secrets": {"jitsi_stack.settings.upstream"},
+    }
+    assert forbidden(graph) == [
+        "jitsi_stack.render -> jitsi_stack.docker",
+        "jitsi_stack.settings.layers -> jitsi_stack.ops.stack",
+        "jitsi_stack.store.secrets -> jitsi_stack.settings.upstream",
+    ]
+
+
+def third_party(path: Path) -> set[str]:
+    """The top-level names of what a file imports from outside the package."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_cli_imports_invoke():
+    """Everything below cli/ works without Invoke: `jitsi-stack status`'s shortcut, the
+    smoke checks, bench and tests call the floors directly."""
+    users = sorted(module_name(p) for p in MODULES if "invoke" in third_party(p))
+    assert "jitsi_stack.cli.compat" in users  # the check sees Invoke where it is
+    assert [m for m in users if floor_of(m) != "cli"] == []
 
 
 def test_no_import_cycle():
