@@ -219,3 +219,15 @@ def test_templates_are_package_data():
     }
     assert "templates/jitsi-meet/.env.j2" in on_disk
     assert sorted(on_disk - covered) == []
+
+
+def test_the_floor_picture_is_current():
+    """docs/architecture-floors.dot is drawn from this graph: `python tools/import_graph.py`."""
+    import importlib.util
+
+    tool = PACKAGE.parent / "tools" / "import_graph.py"
+    spec = importlib.util.spec_from_file_location("import_graph", tool)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.TARGET.read_text(encoding="utf-8") == module.dot_text()
