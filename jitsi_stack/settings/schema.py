@@ -12,10 +12,25 @@ transcription, all on the Docker network callcenter-network.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from .schema_field import Field
-from .schema_ops import SECTIONS as OPS_SECTIONS
+
+@dataclass(frozen=True)
+class Field:
+    # str | int | bool | port | optional_port (0: off) | url | domain | email | list |
+    # mapping | choice | path
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    example: str = ""
+    upstream: str = ""  # the upstream variable this setting feeds in jitsi-meet/.env
+    # Not set anywhere: derived from other settings (settings.derive) instead of `default`;
+    # says from what, for docs/settings.md.
+    auto: str = ""
+
 
 # Nested like the YAML file. A dict value is a section; a Field is a leaf.
 SCHEMA: dict[str, Any] = {
@@ -483,7 +498,61 @@ SCHEMA: dict[str, Any] = {
         "services that read it upstream.",
         example="{ENABLE_LOBBY: 'false', JVB_STUN_SERVERS: 'stun.example.com:3478'}",
     ),
-    **OPS_SECTIONS,
+    # the operations and scale-out sections (metrics, Kubernetes)
+    "metrics": {
+        "enabled": Field(
+            "bool",
+            False,
+            "Prometheus scraping jicofo, every bridge and prosody, and Grafana with the "
+            "call-center dashboards (docs/operations.md#metrics).",
+            upstream="PROSODY_ENABLE_METRICS",
+        ),
+        "retention": Field(
+            "str",
+            "15d",
+            "How long Prometheus keeps samples (its --storage.tsdb.retention.time: a number "
+            "and one of h, d, w, y).",
+        ),
+        "grafana_port": Field("port", 3000, "Host port of Grafana."),
+        "grafana_bind": Field(
+            "str",
+            "127.0.0.1",
+            "Host address Grafana's port is published on: 127.0.0.1 (this machine, behind "
+            "your proxy) or 0.0.0.0 (every interface).",
+        ),
+        "prometheus_port": Field(
+            "optional_port",
+            0,
+            "Host port of Prometheus's API and UI on 127.0.0.1; 0: not published (Grafana "
+            "reaches it inside).",
+        ),
+        "subnet": Field(
+            "str",
+            "10.213.213.0/28",
+            "Subnet of the metrics network (Prometheus, Grafana, prosody): prosody answers "
+            "/metrics only to addresses in it (PROSODY_METRICS_ALLOWED_CIDR). Change it when "
+            "it overlaps a network of this machine.",
+            upstream="PROSODY_METRICS_ALLOWED_CIDR",
+        ),
+    },
+    "helm": {
+        "chart_version": Field(
+            "str",
+            "3.4.0",
+            "Version of the community Helm chart (jitsi-contrib/jitsi-helm, chart jitsi-meet) "
+            "`inv helm.values` writes values for: 3.4.x, the release its keys were checked "
+            "against.",
+        ),
+        "release": Field(
+            "name",
+            "jitsi",
+            "Helm release name `inv helm.values` prints the install command for; it also "
+            "prefixes the Kubernetes Secrets the values refer to (jitsi-jvb-auth, ...).",
+        ),
+        "namespace": Field(
+            "name", "jitsi", "Kubernetes namespace of the release and of its Secrets."
+        ),
+    },
 }
 
 
