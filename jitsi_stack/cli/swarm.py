@@ -1,6 +1,6 @@
 """Docker Swarm tasks: `inv swarm.render`, `swarm.deploy`, `swarm.status`, `swarm.rm`
-(`jitsi-stack swarm.deploy` takes the same). The logic is in swarm.py (the stack file) and
-swarm_cluster.py (the Swarm)."""
+(`jitsi-stack swarm.deploy` takes the same). The logic is in swarm/__init__.py (the stack file) and
+swarm/cluster.py (the Swarm)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Read-only questions (the project's containers, the local images) and `exec` go to the
 daemon's unix socket when it is local and plain: a few milliseconds, where the docker CLI
-costs a process start. Callers fall back to the CLI (docker.py) otherwise. This module is
-a leaf: docker.py builds on it.
+costs a process start. Callers fall back to the CLI (docker/__init__.py) otherwise. This
+module is a leaf: docker/__init__.py builds on it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The settings model: every key an operator may set, its type, default and meaning.
 
 This table is the single description of the settings. Loading and validation
-(settings.py), `inv config` and the generated reference (docs/settings.md) all
+(settings/layers.py), `inv config` and the generated reference (docs/settings.md) all
 read it, so the documentation cannot drift from the code.
 
 Defaults reproduce the platform's development setup (the seed): plain HTTP on

@@ -139,7 +139,7 @@ def write_atomic(
 
 
 # The most the tool reads of any one file it manages or an operator names (settings have
-# their own 1 MiB in settings.py): more is not a file jitsi-stack wrote or asked for.
+# their own 1 MiB in settings/layers.py): more is not a file jitsi-stack wrote or asked for.
 MAX_FILE_BYTES = 1 << 20
 
 

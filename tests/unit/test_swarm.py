@@ -1,4 +1,4 @@
-"""The Swarm stack (swarm.py, swarm_cluster.py): what stack deploy would ignore or change is
+"""The Swarm stack (swarm/, swarm/cluster.py): what stack deploy would ignore or change is
 handled, every fact comes from the Deployment or the rendered compose file, passwords are
 Swarm secrets, and bad input is one line with nothing changed."""
 
