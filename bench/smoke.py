@@ -24,7 +24,7 @@ try:
 except ImportError:  # `python bench/smoke.py` from a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from jitsi_stack import smoke
-from jitsi_stack.smoke.target import display  # noqa: E402
+from jitsi_stack.smoke.target import display
 
 
 def _parser() -> argparse.ArgumentParser:

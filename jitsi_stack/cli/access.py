@@ -104,7 +104,7 @@ def users_remove_task(c, name):
 
 @task(name="list", help={"json": "Machine-readable output"})
 @operator_errors
-def users_list_task(c, json=False):  # noqa: A002
+def users_list_task(c, json=False):
     """List the agent accounts."""
     accounts = _accounts(c)
     names = accounts.names()
@@ -126,7 +126,7 @@ def users_list_task(c, json=False):  # noqa: A002
     },
 )
 @operator_errors
-def users_import_task(c, file, update=False, json=False):  # noqa: A002
+def users_import_task(c, file, update=False, json=False):
     """Create many agent accounts from a CSV file; every line is checked before any change."""
     from pathlib import Path
 
@@ -166,7 +166,7 @@ def users_import_task(c, file, update=False, json=False):  # noqa: A002
     },
 )
 @operator_errors
-def token_task(c, room="", name="", email="", moderator=False, ttl="", check="", json=False):  # noqa: A002
+def token_task(c, room="", name="", email="", moderator=False, ttl="", check="", json=False):
     """Mint a token and meeting link for JWT auth, or check a token as prosody would."""
     import time
 
@@ -291,7 +291,7 @@ def _ttl(text: str) -> int:
     },
 )
 @operator_errors
-def addresses_task(c, refresh=False, json=False):  # noqa: A002
+def addresses_task(c, refresh=False, json=False):
     """The addresses the bridge advertises to browsers, and where each comes from."""
     from ipaddress import ip_address
 

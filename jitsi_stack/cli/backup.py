@@ -43,7 +43,7 @@ def _progress():
     },
 )
 @operator_errors
-def backup_task(c, to="", include_recordings=False, json=False):  # noqa: A002
+def backup_task(c, to="", include_recordings=False, json=False):
     """Archive settings, secrets, state, prosody's accounts and the certificates (0600)."""
     from ..ops import backup
 

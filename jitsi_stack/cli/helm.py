@@ -58,7 +58,7 @@ def target(root: Path, given: str, settings_files=()) -> str:
     },
 )
 @operator_errors
-def values_task(c, to="", json=False):  # noqa: A002
+def values_task(c, to="", json=False):
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
     from .. import helm

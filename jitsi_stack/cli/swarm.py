@@ -49,7 +49,7 @@ def swarm_render_task(c, check=False):
     },
 )
 @operator_errors
-def swarm_deploy_task(c, timeout="300", json=False):  # noqa: A002 - the flag is --json
+def swarm_deploy_task(c, timeout="300", json=False):  # the flag is --json
     """Deploy the stack to the Swarm (`docker stack deploy`) and wait until it runs."""
     from ..swarm import cluster as swarm_cluster
 
@@ -65,7 +65,7 @@ def swarm_deploy_task(c, timeout="300", json=False):  # noqa: A002 - the flag is
 
 @task(name="status", help={"json": "Machine-readable output"})
 @operator_errors
-def swarm_status_task(c, json=False):  # noqa: A002
+def swarm_status_task(c, json=False):
     """Each service of the stack (tasks, nodes, health) and each node of the Swarm."""
     from ..swarm import cluster as swarm_cluster
 

@@ -65,7 +65,7 @@ def _nullcontext():
 
 @task(name="config", help={"json": "Machine-readable output (typed values)"})
 @operator_errors
-def config_task(c, json=False):  # noqa: A002 - the flag is --json
+def config_task(c, json=False):  # the flag is --json
     """Show the effective settings (secrets masked) and where each value came from."""
     from ..settings import view as config_view
 
@@ -98,7 +98,7 @@ TARGETS_HELP = (
     help={"targets": TARGETS_HELP, "json": "Print the result as JSON"},
 )
 @operator_errors
-def start_task(c, targets=None, json=False):  # noqa: A002
+def start_task(c, targets=None, json=False):
     """Render if needed, start the stack, wait until every service is healthy."""
     from ..ops.stack import resolve_targets, split_targets, up
 
@@ -197,7 +197,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
     },
 )
 @operator_errors
-def status_task(c, json=False, watch=""):  # noqa: A002
+def status_task(c, json=False, watch=""):
     """Every service (state, health, ports, uptime, image), the meetings and each bridge's
     load; exit 1 unless all OK."""
     from ..ops import status
@@ -220,7 +220,7 @@ def status_task(c, json=False, watch=""):  # noqa: A002
     },
 )
 @operator_errors
-def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A002
+def update_task(c, tag="", rollback=False, json=False, check=False):
     """Pull images, recreate, wait for health; roll back by itself when health fails."""
     from ..ops import update
 
@@ -243,7 +243,7 @@ def update_task(c, tag="", rollback=False, json=False, check=False):  # noqa: A0
     help={"yes": "Do not ask", "all": "Also delete secrets and state, after a backup"},
 )
 @operator_errors
-def clean_task(c, yes=False, all=False):  # noqa: A002
+def clean_task(c, yes=False, all=False):
     """Remove containers, network and generated files (asks first)."""
     from ..ops import clean
 
@@ -301,7 +301,7 @@ def _cafile(value: str) -> str:
 def smoke_task(
     c,
     url="",
-    json=False,  # noqa: A002
+    json=False,
     junit="",
     only="",
     timeout="10",

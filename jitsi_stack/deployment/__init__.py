@@ -27,19 +27,16 @@ from ..settings.schema import FIELDS
 from ..settings.upstream import services_reading
 from ..store import paths
 from ..store.secrets import SECRET_NAMES, is_secret_name
-from .dotenv import (  # noqa: F401 - flag and passthrough_value are used by callers
+from .dotenv import (
     Domains,
     advertise_ips,
     dotenv_values,
-    flag,
     passthrough_value,
     tpl_bool,
-    turn_host,
 )
-from .facts import (  # noqa: F401 - re-exported
+from .facts import (
     Auth,
     Certificate,
-    Jwt,
     Metrics,
     Turn,
     auth_of,
@@ -253,7 +250,7 @@ class Deployment:
     def compose_files(self) -> tuple[Path, ...]:
         return (self.root / paths.COMPOSE_FILE, *self.extra_files)
 
-    def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:  # noqa: D102
+    def dotenv(self, secrets: Mapping[str, str]) -> dict[str, str]:
         """Every variable of jitsi-meet/.env, secrets filled in."""
         return {k: (secrets[k] if v is None else v) for k, v in self.env.items()}
 

@@ -19,9 +19,8 @@ from pathlib import Path
 
 from .. import errors
 from ..errors import DockerError, DockerNotInstalled, DockerTimeout
-from .engine import (  # noqa: F401 - re-exported: the docker API of the package
+from .engine import (
     COMPOSE_MISSING,
-    DEFAULT_SOCKET,
     NOT_INSTALLED,
     Container,
     Engine,
@@ -62,7 +61,7 @@ class Runner:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         what: str = "",
-        input: str | None = None,  # noqa: A002 - subprocess's name; secrets go here, not argv
+        input: str | None = None,  # subprocess's name; secrets go here, not argv
     ) -> Result:
         """Run argv; on failure raise the classified DockerError unless check is False."""
         argv = tuple(argv)
@@ -134,7 +133,7 @@ class Runner:
         timeout: float | None,
         env: Mapping[str, str] | None,
         what: str,
-        input: str | None = None,  # noqa: A002
+        input: str | None = None,
     ) -> Result:
         pipe = subprocess.PIPE if capture else None
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL if capture else None
@@ -283,7 +282,7 @@ class Compose:
         service: str,
         *cmd: str,
         timeout: float | None = None,
-        input: str | None = None,  # noqa: A002 - fed to cmd's stdin (passwords: never argv)
+        input: str | None = None,  # fed to cmd's stdin (passwords: never argv)
     ) -> Result:
         """Run cmd in the service's container with `docker exec` (one process, where
         `docker compose exec` costs a second, slower one). A service with no running

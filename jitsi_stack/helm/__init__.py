@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
-from ..settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are read through helm
+from ..settings.rules.helm import (
     CHART,
     CHART_REPO,
     CHART_SETS,
@@ -32,8 +32,6 @@ from ..settings.rules.helm import (  # noqa: F401 - VALIDATED and the tables are
     INGRESS_TLS,
     KEYED,
     NATIVE_SECRETS,
-    VALIDATED,
-    version_problem,
 )
 
 if TYPE_CHECKING:

@@ -52,11 +52,8 @@ from .. import __version__, swarm
 from ..errors import StackError
 from ..render import OUTPUTS
 from ..store import paths
-from .archive_rules import (  # noqa: F401 - the archive's facts, used by callers
-    CONTAINER_UID,
-    GENERATED,
+from .archive_rules import (
     KINDS,
-    NOBODY,
     SMALL_FILE,
     STATE_FILES,
     STORAGE,

@@ -120,7 +120,7 @@ def _own_certificate(root: Path) -> Certificate | None:
         data = read_yaml(root / paths.SETTINGS_FILE, paths.SETTINGS_FILE)
         cert = data["https"]["certificate"]
         names = [cert["cert"], cert["key"]]
-    except Exception:  # noqa: BLE001 - whatever does not parse names no certificate
+    except Exception:  # whatever does not parse names no certificate
         return None
     if not all(isinstance(n, str) and n and "\x00" not in n for n in names):
         return None

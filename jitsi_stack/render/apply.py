@@ -455,6 +455,6 @@ def _give_to_container_user(dfd: int, name: str) -> None:
         # Not root and not uid 1000: upstream's recipe is to make the dirs world-writable.
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
         try:
-            os.fchmod(fd, 0o777)  # noqa: S103 - upstream recipe for non-root hosts
+            os.fchmod(fd, 0o777)  # upstream recipe for non-root hosts
         finally:
             os.close(fd)

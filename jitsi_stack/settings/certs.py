@@ -234,7 +234,7 @@ def _spki(public_key) -> bytes:
 def _parses(loader, data: bytes) -> bool:
     try:
         loader(data)
-    except Exception:  # noqa: BLE001 - does not parse, whatever the reason
+    except Exception:  # does not parse, whatever the reason
         return False
     return True
 
@@ -269,7 +269,7 @@ def load_certificates(data: bytes, path: Path | str, key: str) -> list:
             cert.issuer.rfc4514_string()
             cert.public_key()
             _ = cert.extensions, cert.not_valid_after_utc, cert.not_valid_before_utc
-    except Exception:  # noqa: BLE001 - any parse failure of operator input is one line
+    except Exception:  # any parse failure of operator input is one line
         raise Refused(
             f"{key}: {path} holds a PEM block that is not a valid certificate: give the "
             "PEM file as your CA issued it"
@@ -303,7 +303,7 @@ def load_key(data: bytes, path: Path | str, key: str):
             f"{key}: {path} is encrypted: give the key without a passphrase (openssl pkey "
             "-in FILE -out FILE.plain)"
         ) from None
-    except Exception:  # noqa: BLE001 - ValueError, UnsupportedAlgorithm: one finding
+    except Exception:  # ValueError, UnsupportedAlgorithm: one finding
         raise Refused(
             f"{key}: {path} is not an unencrypted PEM private key: give the key without a "
             "passphrase"
@@ -333,7 +333,7 @@ def lapsed_pem(data: bytes | str, now: _dt.datetime | None = None) -> str:
         data = data.encode("ascii", "replace")
     try:
         leaf = x509.load_pem_x509_certificates(data)[0]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ""
     return lapsed(leaf, now)
 
@@ -387,7 +387,7 @@ def check(
             )
         try:
             child.verify_directly_issued_by(parent)
-        except Exception:  # noqa: BLE001 - any verification failure is the same finding
+        except Exception:  # any verification failure is the same finding
             return Verdict(
                 [
                     f"{cert_key}: a certificate in the chain is not signed by the next "
@@ -405,7 +405,7 @@ def check(
         )
     try:
         leaf_info = _info(leaf)
-    except Exception:  # noqa: BLE001 - a malformed extension: one line
+    except Exception:  # a malformed extension: one line
         return Verdict(
             [f"{cert_key}: the certificate's subjectAltName does not parse: reissue it"], []
         )

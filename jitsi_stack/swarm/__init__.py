@@ -181,9 +181,9 @@ def _tmp_size(compose: Mapping) -> list[tuple[str, int]]:
     mounts = []
     for spec in compose.get("tmpfs") or ():
         target, _, options = str(spec).partition(":")
-        if target == "/tmp":  # noqa: S108 - the container's /tmp
+        if target == "/tmp":  # the container's /tmp
             size = next((o[5:] for o in options.split(",") if o.startswith("size=")), "16m")
-            mounts.append(("/tmp", _size(size)))  # noqa: S108
+            mounts.append(("/tmp", _size(size)))
     if compose.get("shm_size"):
         mounts.append(("/dev/shm", _size(compose["shm_size"])))
     return mounts

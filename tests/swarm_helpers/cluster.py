@@ -173,7 +173,7 @@ class Cluster:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             url = f"http://127.0.0.1:{REGISTRY_PORT}/v2/"
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):  # noqa: S310
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
                 return
             time.sleep(0.2)
         raise RuntimeError("docker-registry did not answer")

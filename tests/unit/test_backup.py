@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack import docker
+from jitsi_stack.ops import archive_rules, restore_target
 from jitsi_stack.ops import backup as backup_mod
-from jitsi_stack.ops import restore_target
 from jitsi_stack.ops.backup import MANIFEST, MANIFEST_MAX
 from jitsi_stack.ops.stack import Stack
 from tests.helpers import FIXED_SECRETS, run_cli, seed_secrets, tree_snapshot, write_settings
@@ -112,7 +112,7 @@ def test_restore_into_an_empty_folder_is_up_to_date_with_the_tools_modes(project
     expected = {".jitsi-stack/secrets.env": 0o600, "jitsi-meet/.env": 0o600, "jitsi-stack.yml": 0o600,
                 ACCOUNT: 0o600, "platform.yml": 0o644, "docker-compose.yml": 0o644, ".jitsi-stack": 0o700}  # fmt: skip
     assert {rel: mode(new / rel) for rel in expected} == expected
-    assert (new / ACCOUNT).stat().st_uid == backup_mod.CONTAINER_UID  # the containers' user
+    assert (new / ACCOUNT).stat().st_uid == archive_rules.CONTAINER_UID  # the containers' user
     check = run_cli(new, "render", "--check")
     assert check.returncode == 0, check.stderr
     assert not list(new.glob(".jitsi-stack-restore-*"))  # no staging left

@@ -5,7 +5,6 @@ tokens come from clients), and hostile arguments to mint: every case is a one-li
 Numbers at their limits (huge, negative, float, NaN, infinity, bool) in exp, nbf and iat;
 claims of every JSON type; malformed structure (parts, base64, JSON, nesting, size); the
 header's typ and alg (none included)."""
-# ruff: noqa: E501 - the cases read best one per line
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def test_engine_is_used_only_for_a_plain_local_daemon(monkeypatch, tmp_path):
     (Path(tmp_path) / "config.json").write_text('{"currentContext": "remote"}')
     assert Engine.local(Runner()).socket_path is None
     (Path(tmp_path) / "config.json").write_text('{"currentContext": "default"}')
-    assert Engine.local(Runner()).socket_path == docker.DEFAULT_SOCKET
+    assert Engine.local(Runner()).socket_path == docker.engine.DEFAULT_SOCKET
 
 
 def test_compose_argv_always_names_its_files(tmp_path):

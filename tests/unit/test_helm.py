@@ -24,7 +24,7 @@ TESTS = Path(__file__).resolve().parents[1]
 GOLDEN = TESTS / "golden"
 # The chart's facts (key paths and types of its values.yaml, what its ConfigMaps set), read
 # from jitsi-contrib/jitsi-helm at the release tag by tools/helm_chart_facts.py.
-FACTS_FILE = TESTS / "data" / f"jitsi-helm-{helm.VALIDATED}-facts.json"
+FACTS_FILE = TESTS / "data" / f"jitsi-helm-{helm_chart.VALIDATED}-facts.json"
 REGENERATE = (
     "read it from the chart: python tools/helm_chart_facts.py GIT_DIR "
     "(a clone of jitsi-contrib/jitsi-helm)"
@@ -85,10 +85,10 @@ def values_for(root: Path, text: str) -> helm.HelmValues:
 def test_the_facts_are_the_pinned_chart_release():
     chart = chart_facts()["chart"]
     assert chart["name"] == helm_chart.CHART and chart["repository"] == helm_chart.CHART_SOURCE
-    assert (chart["version"], chart["tag"]) == (helm.VALIDATED, f"v{helm.VALIDATED}")
+    assert (chart["version"], chart["tag"]) == (helm_chart.VALIDATED, f"v{helm_chart.VALIDATED}")
     assert chart["appVersion"] == "stable-11146-2"  # the images' tag the project pins
     assert chart["commit"] == "b849a05a0afb9929d49d117b2d49f23c4e129d80"
-    assert helm.version_problem(helm.VALIDATED) is None
+    assert helm_chart.version_problem(helm_chart.VALIDATED) is None
     assert not list(FACTS_FILE.parent.glob("jitsi-helm-*-templates"))  # no copy of the chart
 
 

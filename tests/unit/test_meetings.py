@@ -28,7 +28,7 @@ def jvb():
         def log_message(self, *args):
             pass
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = JVB_TEXT if self.path == "/metrics" else '{"version": "2.3.999"}'
             data = body.encode()
             self.send_response(200)
@@ -69,7 +69,7 @@ def failing():
         def log_message(self, *args):
             pass
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(500)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -2,7 +2,6 @@
 its specification and ghcr.io do: tags/list paged with Link headers, a 401 Bearer
 challenge answered with an anonymous token. tests/docker/test_releases.py asks the real
 registry (Debian's docker-registry)."""
-# ruff: noqa: E501 - the cases read best one per line
 
 from __future__ import annotations
 
@@ -33,13 +32,13 @@ TAGS = {
 
 
 class Registry(BaseHTTPRequestHandler):
-    token = "anon-token"  # noqa: S105 - a test token
+    token = "anon-token"  # a test token
     page = 2
 
     def log_message(self, *args):  # quiet
         pass
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         parts = urlsplit(self.path)
         host = self.headers["Host"]
         if parts.path == "/token":

@@ -10,7 +10,6 @@ tasks it makes worse).
   status and backup work on what was rendered, saying what is wrong in one line; every
   other task refuses with exit 2 and changes nothing.
 """
-# ruff: noqa: E501 - the table reads best one row per line
 
 from __future__ import annotations
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - outcomes read best one per line
 """metrics: every target Prometheus scrapes is up (metrics.enabled).
 
 Asks Prometheus's own API from inside its container (`docker exec ... wget`), so it works

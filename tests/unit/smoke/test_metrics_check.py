@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The `metrics` smoke check's reading of Prometheus's /api/v1/targets (the shapes
 Prometheus 2.x answers; the real one is exercised in tests/docker/test_metrics.py)."""
 
@@ -16,7 +15,7 @@ def target_of(*answers: Result) -> tuple[SmokeTarget, list]:
     calls: list = []
 
     class Compose:
-        def exec(self, service, *cmd, timeout=None, input=None):  # noqa: A002
+        def exec(self, service, *cmd, timeout=None, input=None):
             calls.append((service, cmd))
             return answers[min(len(calls), len(answers)) - 1]
 
