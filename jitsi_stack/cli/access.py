@@ -9,16 +9,17 @@ from invoke import Collection, Exit, task
 
 from .. import ui
 from ..errors import StackError, UsageError
-from .support import _locked, _stack, detect_addresses, operator_errors
+from .support import _locked, _stack, detect_addresses, not_on_swarm, operator_errors
 
 # -- users: agent accounts (auth.type: internal) ------------------------------------------
 
 PASSWORD_STDIN_HELP = "Read the password from stdin (one line), e.g. from a secrets manager"  # noqa: S105 - help text
 
 
-def _accounts(c):
+def _accounts(c, task: str):
     from ..access.users import Accounts
 
+    not_on_swarm(c, task)  # the accounts live in the stack's prosody, on its node
     return Accounts(_stack(c))
 
 
@@ -63,7 +64,7 @@ def users_add_task(c, name, password_stdin=False):
     """Create an agent account (asks for the password)."""
     from ..access.users import check_name
 
-    accounts = _accounts(c)
+    accounts = _accounts(c, "users.add")
     name = check_name(name, accounts.domain)
     password = _password(name, password_stdin)
     with _locked(c, "users.add"):
@@ -81,7 +82,7 @@ def users_passwd_task(c, name, password_stdin=False):
     """Set a new password for an agent account (asks for it)."""
     from ..access.users import check_name
 
-    accounts = _accounts(c)
+    accounts = _accounts(c, "users.passwd")
     name = check_name(name, accounts.domain)
     password = _password(name, password_stdin)
     with _locked(c, "users.passwd"):
@@ -95,7 +96,7 @@ def users_remove_task(c, name):
     """Delete an agent account (meetings in progress go on; the next login fails)."""
     from ..access.users import check_name
 
-    accounts = _accounts(c)
+    accounts = _accounts(c, "users.remove")
     name = check_name(name, accounts.domain)
     with _locked(c, "users.remove"):
         accounts.remove(name)
@@ -106,7 +107,7 @@ def users_remove_task(c, name):
 @operator_errors
 def users_list_task(c, json=False):
     """List the agent accounts."""
-    accounts = _accounts(c)
+    accounts = _accounts(c, "users.list")
     names = accounts.names()
     if json:
         rows = [{"name": n, "jid": accounts.jid(n)} for n in names]
@@ -132,7 +133,7 @@ def users_import_task(c, file, update=False, json=False):
 
     from ..access.users import read_import
 
-    accounts = _accounts(c)
+    accounts = _accounts(c, "users.import")
     wanted = read_import(Path(file), accounts.domain)
     with _locked(c, "users.import"):
         outcomes = accounts.import_(wanted, update=update)

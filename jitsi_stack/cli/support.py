@@ -40,6 +40,31 @@ def _stack(c, *, on_disk: str = "", **kwargs):
     return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
 
 
+# What to do instead, per task that would act on this machine's Compose project.
+SWARM_INSTEAD = {
+    "start": "change the settings, then `inv swarm.deploy`",
+    "restart": "`inv swarm.deploy` (or `docker service update --force` on a manager)",
+    "update": "set images.tag, then `inv swarm.deploy`",
+    "users": "make agents with prosodyctl on swarm.prosody_node, as docs/scaling.md says",
+}
+
+
+def not_on_swarm(c, task: str) -> None:
+    """UsageError (one line) when the project runs as a Swarm stack (swarm.deploy's marker):
+    `task` would start or change a second deployment on this machine's engine, or say
+    "run `inv start` first" about a prosody that runs on a node."""
+    from .. import swarm
+
+    fact = swarm.deployed(project.root(c))
+    if fact is None:
+        return
+    instead = SWARM_INSTEAD[task.split(".")[0]]
+    raise UsageError(
+        f"{task}: this project runs as Swarm stack {fact.get('stack', '?')}, and `inv {task}` "
+        f"acts on this machine's Compose project: {instead}"
+    )
+
+
 def _locked(c, name: str):
     """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
     import contextlib

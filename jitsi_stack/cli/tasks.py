@@ -21,7 +21,7 @@ from . import compat as invoke_compat
 from .access import addresses_task, token_task, users
 from .backup import backup_task, restore_task
 from .helm import helm
-from .support import _locked, _number, _stack, detect_addresses, operator_errors
+from .support import _locked, _number, _stack, detect_addresses, not_on_swarm, operator_errors
 from .swarm import swarm
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
@@ -102,6 +102,7 @@ def start_task(c, targets=None, json=False):
     """Render if needed, start the stack, wait until every service is healthy."""
     from ..ops.stack import resolve_targets, split_targets, up
 
+    not_on_swarm(c, "start")
     detect_addresses(c)
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
@@ -151,6 +152,7 @@ def restart_task(c, targets=None):
     """Recreate containers so they read the current settings, then wait for health."""
     from ..ops.stack import resolve_targets, split_targets, up
 
+    not_on_swarm(c, "restart")
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
     with _locked(c, "restart"):
@@ -229,6 +231,7 @@ def update_task(c, tag="", rollback=False, json=False, check=False):
 
         update_check(c, as_json=json)
         return
+    not_on_swarm(c, "update")
     root = project.root(c)
     with _locked(c, "update"):
         line = update.update(root, Runner.from_context(c), tag=tag or None, rollback=rollback)

@@ -344,3 +344,43 @@ def test_web_resolves_prosody_again_within_seconds(root):
     assert "NGINX_RESOLVER=127.0.0.11 valid=10s" in web["environment"]
     with pytest.raises(SettingsError, match=r"^env\.NGINX_RESOLVER: set by jitsi-stack"):
         stack_of(root, NODES + "env: {NGINX_RESOLVER: 192.0.2.53}\n")  # one place decides
+
+
+@pytest.mark.parametrize(
+    ("argv", "instead"),
+    [
+        (("start",), "change the settings, then `inv swarm.deploy`"),
+        (("start", "web"), "change the settings, then `inv swarm.deploy`"),
+        (("restart",), "`inv swarm.deploy` (or `docker service update --force` on a manager)"),
+        (("update", "--tag", "stable-9999"), "set images.tag, then `inv swarm.deploy`"),
+        (("update", "--rollback"), "set images.tag, then `inv swarm.deploy`"),
+        (("users.add", "agent1", "--password-stdin"), "make agents with prosodyctl"),
+        (("users.passwd", "agent1", "--password-stdin"), "make agents with prosodyctl"),
+        (("users.remove", "agent1"), "make agents with prosodyctl"),
+        (("users.list",), "make agents with prosodyctl"),
+        (("users.import", "agents.csv"), "make agents with prosodyctl"),
+    ],
+)
+def test_a_swarm_project_never_gets_a_second_deployment_on_this_engine(root, argv, instead):
+    """Once `inv swarm.deploy` ran, the tasks that act on this machine's Compose project
+    refuse in one line naming the Swarm way, and change nothing (before: `inv start` started
+    a local deployment beside the stack; `users.add` said "run `inv start` first")."""
+    from tests.helpers import run_cli, tree_snapshot
+
+    write_settings(root, "auth: {enabled: true}\n")
+    seed_secrets(root)
+    (root / ".jitsi-stack").mkdir(exist_ok=True)
+    (root / swarm.DEPLOYED_FILE).write_text('{"stack": "meet"}\n')
+    (root / "agents.csv").write_text("name,password\nagent1,a-long-password-1\n")
+    before = tree_snapshot(root)
+    proc = run_cli(root, *argv, stdin="a-long-password-1\n")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().startswith(
+        f"error: {argv[0]}: this project runs as Swarm stack meet, and `inv {argv[0]}` acts on "
+        "this machine's Compose project: "
+    ), proc.stderr
+    assert instead in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert tree_snapshot(root) == before
+    (root / swarm.DEPLOYED_FILE).unlink()  # no stack: the same users.list goes past the check
+    if argv == ("users.list",):
+        assert "Swarm" not in run_cli(root, *argv).stderr
