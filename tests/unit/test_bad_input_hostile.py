@@ -926,6 +926,34 @@ def _output_cases() -> list[Case]:
                 lines=(line,),
             )
         )
+    agents = "auth: {enabled: true}\nswarm: {nodes: {m1: [203.0.113.11]}, prosody_node: %s}\n"
+    host_fix = "is not a node hostname: use the name `docker node ls` shows"
+    for name, value, line in (
+        ("host", "'bad host!'", f"error: swarm.prosody_node: 'bad host!' {host_fix}"),
+        ("number", "42", "error: swarm.prosody_node: 42 must be text: quote it"),
+        ("list", "[n1]", "error: swarm.prosody_node: ['n1'] must be text: quote it"),
+        (
+            "long",
+            "b" * 64,
+            "error: swarm.prosody_node: '" + "b" * 54 + f"...' {host_fix}",
+        ),
+        (
+            "empty",
+            "''",
+            "error: swarm.prosody_node: empty with auth.type internal: prosody keeps the "
+            "agents' accounts in a volume of one node: name that node (`docker node ls`), "
+            "or use auth.type: jwt",
+        ),
+    ):
+        cases.append(
+            Case(
+                f"swarm-prosody-node-{name}",
+                "output",
+                PUBLIC + agents % value,
+                argv=("swarm.render",),
+                lines=(line,),
+            )
+        )
     return cases
 
 
