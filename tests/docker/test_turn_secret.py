@@ -45,7 +45,11 @@ SETTINGS = (
 # Runs of spaces, globs that match files in coturn's working directory (/), $, quotes, #:
 # the old `--static-auth-secret=${TURN_CREDENTIALS}` gave coturn "two spaces * ..." with
 # the * replaced by the names in /.
-HOSTILE = "two  spaces * ? [a-z]* $HOME $(id) 'single' #hash   end"
+# Every word long enough to survive word splitting carries this run's own nonce, so the
+# scan of the host's process table below finds our secret and nothing else: CI's harness
+# (a process on the same host) once held the plain word "spaces" in its command line.
+NONCE = os.urandom(4).hex()
+HOSTILE = f"two  spaces{NONCE} * ? [a-z]* $HOME $(id) 'single{NONCE}' #hash   end{NONCE}"
 
 
 def _settings(secret: str | None) -> str:
@@ -98,7 +102,10 @@ def assert_not_in_process_list(secret: str) -> None:
     turnservers = [c for c in ours if c.startswith(b"turnserver\0")]
     # coturn runs (so the scan can see it), with only its config file as arguments
     assert turnservers == [b"turnserver\0-c\0/etc/coturn/turnserver.conf\0"], ours
-    words = [w for w in secret.split() if len(w) >= 6]  # what word splitting would leave
+    # what word splitting would leave of a hostile secret: only the words that carry this
+    # run's nonce (a generated secret is one word, checked whole above)
+    words = [w for w in secret.split() if NONCE in w]
+    assert len(words) == (3 if secret == HOSTILE else 0), words
     for pid, cmdline in lines.items():
         text = cmdline.decode("utf-8", "replace")
         assert secret not in text and secret not in text.replace("\0", " "), pid
