@@ -33,14 +33,14 @@ def _status_shortcut(argv: list[str]) -> int | None:
     from ..docker import Runner
     from ..errors import StackError
     from ..ops import status
-    from ..ops.on_disk import load_stack
+    from ..ops.session import Session
     from ..settings import project
 
     try:
         if root is not None and not Path(root).is_dir():
             return None  # let the full CLI give its one-line error
         base = project._existing(root, "--root") if root else project.root()
-        stack = load_stack(base, Runner(), "status")  # as the status task does
+        stack = Session(base, Runner()).stack("status")  # as the status task does
         return 0 if status.run(stack, as_json=argv[-1] == "--json") else 1
     except StackError as err:
         return ui.report(err)

@@ -10,10 +10,8 @@ from pathlib import Path
 from invoke import Exit, task
 
 from .. import ui
-from ..docker import Runner
 from ..errors import StackError
-from ..settings import project
-from .support import _locked, _stack, operator_errors
+from .support import _locked, _stack, operator_errors, session
 
 
 def _progress():
@@ -53,7 +51,7 @@ def backup_task(c, to="", include_recordings=False, json=False):
 
         files = settings_files(stack.d.root)
     else:
-        files = project.load(stack.d.root).files
+        files = session(c).settings.files
     with _locked(c, "backup"):
         result = backup.write(
             stack,
@@ -94,18 +92,19 @@ def restore_task(c, file, yes=False):
     from ..ops import clean, restore, restore_target
     from ..store import paths
 
-    root = project.root(c)
+    here = session(c)
+    root = here.root
     swarm.refuse_host_backup(root, "restore")  # its prosody data is on a node
     archive = Path(file).absolute()
     checked = restore.check(archive)  # the whole archive, nothing written
     target = restore_target.check_target(root, checked)  # the folder, nothing written
-    running = _running(c, root)
+    running = _running(here)
     if running:
         raise StackError(
             f"{root}: {running[0]} of this project is running ({len(running)} container(s)): "
             "stop it first (`inv stop`), then restore; nothing was restored"
         )
-    if Runner.from_context(c).dry:
+    if here.runner.dry:
         ui.info(f"dry run: would restore {len(checked.entries)} entries into {root}")
         return
     lines = []
@@ -119,7 +118,7 @@ def restore_task(c, file, yes=False):
             "over the restored settings"
         )
     if lines:
-        lines.append(f"what they hold is archived to {paths.ARCHIVES}/ first")
+        lines.append(f"what they hold is archived to {paths.BACKUP_ARCHIVES}/ first")
         clean.confirm("restore", lines, yes, ui.interactive())
     with _locked(c, "restore"):
         done = restore_target.apply(checked, target)
@@ -138,13 +137,11 @@ def restore_task(c, file, yes=False):
     )
 
 
-def _running(c, root: Path) -> list[str]:
-    """The running containers of the project in root, when its settings load and Docker
+def _running(here) -> list[str]:
+    """The running containers of the session's project, when its settings load and Docker
     answers (a new machine without either has none)."""
-    from ..ops.stack import Stack
-
     try:
-        stack = Stack.load(root, Runner.from_context(c))
+        stack = here.stack()
         return sorted(x.name for x in stack.compose.ps() if x.state == "running")
     except (StackError, OSError):
         return []

@@ -10,7 +10,7 @@ from invoke import Collection, task
 
 from .. import ui
 from ..errors import StackError, UsageError
-from .support import _locked, operator_errors
+from .support import _locked, operator_errors, session
 
 DEFAULT_TARGET = "helm/values.yaml"
 
@@ -34,7 +34,7 @@ def target(root: Path, given: str, settings_files=()) -> str:
             f"--to: {given} is outside the project {root}: give a path inside it, "
             f"e.g. --to {DEFAULT_TARGET}"
         )
-    managed = {paths.STATE_DIR, paths.CONFIG_DIR, paths.ARCHIVES}
+    managed = {paths.STATE_DIR, paths.CONFIG_DIR, paths.BACKUP_ARCHIVES}
     settings = {Path(os.path.abspath(f)) for f in settings_files}
     name = Path(rel).name
     if (
@@ -62,15 +62,13 @@ def values_task(c, to="", json=False):
     """Write a values file for the Helm chart jitsi-contrib/jitsi-helm; print the Secrets
     to create (values masked) and the helm command."""
     from .. import helm
-    from ..deployment import build
-    from ..settings import project
     from ..store import files, paths
     from ..store import secrets as store
 
-    root = project.root(c)
-    s = project.load(root)
+    here = session(c)
+    root, s = here.root, here.settings
     rel = target(root, to, s.files)
-    d = build(s)
+    d = here.d
     hv = helm.build(d, s)
     stored = store.read(root)
     hidden = d.hidden(stored)

@@ -1,7 +1,9 @@
-"""What every task shares: one-line errors, the Stack, the project lock, numeric flags."""
+"""What every task shares: the command's session, one-line errors, the project lock,
+numeric flags."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 
 from invoke import Exit
@@ -9,14 +11,29 @@ from invoke import Exit
 from .. import ui
 from ..docker import Runner
 from ..errors import StackError, UsageError
+from ..ops.session import Session
 from ..settings import project
+
+_current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("session", default=None)
+
+
+def session(c) -> Session:
+    """The command's Session: made from Invoke's context (--root, --dry, --echo) the first
+    time a task asks, then the same object for the rest of that task."""
+    found = _current.get()
+    if found is None:
+        found = Session(project.root(c), Runner.from_context(c))
+        _current.set(found)
+    return found
 
 
 def operator_errors(fn):
-    """Print a StackError as one line (plus its detail) and exit 1, or 2 for bad input."""
+    """Each task call gets its own session; a StackError is printed as one line (plus its
+    detail) and exits 1, or 2 for bad input."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        token = _current.set(None)
         try:
             return fn(*args, **kwargs)
         except StackError as err:
@@ -28,16 +45,16 @@ def operator_errors(fn):
         except KeyboardInterrupt:
             ui.error("interrupted: run the command again to finish (`inv status` shows the state)")
             raise Exit(code=130) from None
+        finally:
+            _current.reset(token)
 
     return wrapper
 
 
-def _stack(c, *, on_disk: str = "", **kwargs):
-    """The project's Stack (on_disk.load_stack: its certificate warnings printed; with
-    on_disk, the task's name, it may run on what was rendered when the settings fail)."""
-    from ..ops import on_disk as rendered
-
-    return rendered.load_stack(project.root(c), Runner.from_context(c), on_disk, **kwargs)
+def _stack(c, *, on_disk: str = ""):
+    """The session's Stack (its certificate warnings printed; with on_disk, the task's
+    name, it may run on what was rendered when the settings fail)."""
+    return session(c).stack(on_disk)
 
 
 # What to do instead, per task that would act on this machine's Compose project.
@@ -53,9 +70,7 @@ def not_on_swarm(c, task: str) -> None:
     """UsageError (one line) when the project runs as a Swarm stack (swarm.deploy's marker):
     `task` would start or change a second deployment on this machine's engine, or say
     "run `inv start` first" about a prosody that runs on a node."""
-    from .. import swarm
-
-    fact = swarm.deployed(project.root(c))
+    fact = session(c).swarm
     if fact is None:
         return
     instead = SWARM_INSTEAD[task.split(".")[0]]
@@ -67,13 +82,7 @@ def not_on_swarm(c, task: str) -> None:
 
 def _locked(c, name: str):
     """The project lock (none in --dry: a dry run writes nothing, not even the lock)."""
-    import contextlib
-
-    from ..store import lock
-
-    if Runner.from_context(c).dry:
-        return contextlib.nullcontext()
-    return lock.hold(project.root(c), name)
+    return session(c).locked(name)
 
 
 def _number(value, flag: str, *, minimum: float = 0) -> float:
@@ -91,12 +100,14 @@ def detect_addresses(c, *, refresh: bool = False):
     nothing is locked or written when the stored result is current."""
     from ..settings import addresses
 
-    root = project.root(c)
-    stored, stun = addresses.current(root, refresh=refresh)
+    here = session(c)
+    asked = here.settings.asked  # the settings load once, here (SettingsError: one line)
+    stored, stun = addresses.current(here.root, asked, refresh=refresh)
     if stun is None:
         return stored
-    found = addresses.detect(stun, local=addresses.url_is_local(root))
-    if not Runner.from_context(c).dry:
-        with _locked(c, "addresses"):
-            addresses.store(root, found)
+    found = addresses.detect(stun, local=addresses.local_url(asked))
+    if not here.runner.dry:
+        with here.locked("addresses"):
+            addresses.store(here.root, found)
+        here.reload()  # the state the settings read has changed
     return found

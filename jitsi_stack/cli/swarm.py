@@ -9,9 +9,13 @@ import json as jsonlib
 from invoke import Collection, Exit, task
 
 from .. import ui
-from ..docker import Runner
-from ..settings import project
-from .support import _locked, _number, operator_errors
+from .support import _locked, _number, operator_errors, session
+
+
+def _loaded(c) -> dict:
+    """The session's settings and Deployment, for the swarm floor's functions."""
+    here = session(c)
+    return {"settings": here.settings, "deployment": here.d}
 
 
 @task(name="render", help={"check": "Exit 1 when swarm/stack.yml is out of date; write nothing"})
@@ -20,9 +24,9 @@ def swarm_render_task(c, check=False):
     """Render swarm/stack.yml (and its secrets wrapper) from the settings."""
     from .. import swarm
 
-    root = project.root(c)
-    dry = Runner.from_context(c).dry
-    _s, d, _values, v = swarm.load(root, dry=dry or check)
+    here = session(c)
+    dry = here.runner.dry
+    _s, d, _values, v = swarm.load(here.root, dry=dry or check, **_loaded(c))
     for warning in v.warnings:
         ui.warn(warning)
     texts = swarm.render(v)
@@ -54,13 +58,12 @@ def swarm_deploy_task(c, timeout="300", json=False):  # the flag is --json
     from ..swarm import cluster as swarm_cluster
 
     seconds = _number(timeout, "--timeout", minimum=1)
-    runner = Runner.from_context(c)
-    root = project.root(c)
+    here = session(c)
     with _locked(c, "swarm.deploy"):
-        view, _states = swarm_cluster.deploy(root, runner, seconds)
-    if runner.dry:
+        view, _states = swarm_cluster.deploy(here.root, here.runner, seconds, **_loaded(c))
+    if here.runner.dry:
         return
-    _show(swarm_cluster.status(root, runner), json)
+    _show(swarm_cluster.status(here.root, here.runner, **_loaded(c)), json)
 
 
 @task(name="status", help={"json": "Machine-readable output"})
@@ -69,7 +72,8 @@ def swarm_status_task(c, json=False):
     """Each service of the stack (tasks, nodes, health) and each node of the Swarm."""
     from ..swarm import cluster as swarm_cluster
 
-    view = swarm_cluster.status(project.root(c), Runner.from_context(c))
+    here = session(c)
+    view = swarm_cluster.status(here.root, here.runner, **_loaded(c))
     _show(view, json)
     if not view["converged"]:
         raise Exit(code=1)
@@ -90,9 +94,9 @@ def swarm_rm_task(c):
     """Remove the stack: its services, networks, secrets and configs (waits until gone)."""
     from ..swarm import cluster as swarm_cluster
 
-    root = project.root(c)
+    here = session(c)
     with _locked(c, "swarm.rm"):
-        left, volume = swarm_cluster.remove(root, Runner.from_context(c))
+        left, volume = swarm_cluster.remove(here.root, here.runner, **_loaded(c))
     ui.info("no stack was deployed" if left == ["nothing"] else "stack removed")
     if left != ["nothing"]:
         ui.info(

@@ -13,7 +13,6 @@ import re
 from invoke import Collection, Exit, task
 
 from .. import ui
-from ..docker import Runner
 from ..errors import StackError, UsageError
 from ..settings import project
 from ..store import paths
@@ -21,7 +20,15 @@ from . import compat as invoke_compat
 from .access import addresses_task, token_task, users
 from .backup import backup_task, restore_task
 from .helm import helm
-from .support import _locked, _number, _stack, detect_addresses, not_on_swarm, operator_errors
+from .support import (
+    _locked,
+    _number,
+    _stack,
+    detect_addresses,
+    not_on_swarm,
+    operator_errors,
+    session,
+)
 from .swarm import swarm
 
 invoke_compat.install()  # `inv start`, `inv start web,jvb`, `inv logs web jvb`
@@ -69,7 +76,7 @@ def config_task(c, json=False):  # the flag is --json
     """Show the effective settings (secrets masked) and where each value came from."""
     from ..settings import view as config_view
 
-    s = project.load(project.root(c))
+    s = session(c).settings
     if json:
         ui.plain(config_view.as_json(s))
     else:
@@ -80,7 +87,7 @@ def config_task(c, json=False):  # the flag is --json
 @operator_errors
 def lint_task(c):
     """Check the settings with the production rules of `nox -s lint`."""
-    s = project.load(project.root(c), strict=True)
+    s = project.load(session(c).root, strict=True)  # the production rules: its own load
     for warning in s.warnings:
         ui.warn(warning)
     ui.info(f"settings OK ({', '.join(str(p.name) for p in s.files) or 'defaults'})")
@@ -232,9 +239,8 @@ def update_task(c, tag="", rollback=False, json=False, check=False):
         update_check(c, as_json=json)
         return
     not_on_swarm(c, "update")
-    root = project.root(c)
     with _locked(c, "update"):
-        line = update.update(root, Runner.from_context(c), tag=tag or None, rollback=rollback)
+        line = update.update(session(c), tag=tag or None, rollback=rollback)
     if json:
         ui.plain(jsonlib.dumps({"ok": True, "result": line}, indent=2))
     else:
@@ -251,7 +257,7 @@ def clean_task(c, yes=False, all=False):
     from ..ops import clean
 
     stack = _stack(c)
-    settings_files = project.load(stack.d.root).files
+    settings_files = session(c).settings.files
     if not stack.runner.dry:
         clean.confirm("clean", clean.describe(all), yes, ui.interactive())
     with _locked(c, "clean"):

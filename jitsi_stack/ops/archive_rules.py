@@ -56,7 +56,7 @@ NAMED = {  # settings keys that name a file the backup carries: rule of that fil
     "https.certificate.cert": (0o644, "certificate (https.certificate.cert)"),
     "https.certificate.key": (0o600, "certificate key (https.certificate.key)"),
 }
-NOT_NAMED = (paths.STATE_DIR, paths.ARCHIVES, STORAGE)  # a named file never comes back there
+NOT_NAMED = (paths.STATE_DIR, paths.BACKUP_ARCHIVES, STORAGE)  # a named file never comes back there
 
 
 def _ours(name: str) -> bool:
@@ -86,7 +86,8 @@ def rule(name: str, kind: str, named: Mapping[str, str], generated: frozenset[st
     generated: the outputs the archive's render record lists."""
     parts = PurePosixPath(name).parts
     if kind == "dir":
-        if name in (paths.STATE_DIR, paths.BACKUPS) or name.startswith(f"{paths.BACKUPS}/"):
+        copies = paths.REPLACED_COPIES
+        if name in (paths.STATE_DIR, copies) or name.startswith(f"{copies}/"):
             return Rule("jitsi-stack's state folder", "dir", 0o700)
         if name == paths.CONFIG_DIR or (
             name.startswith(f"{paths.CONFIG_DIR}/") and not name.startswith(f"{STORAGE}/")
@@ -102,7 +103,7 @@ def rule(name: str, kind: str, named: Mapping[str, str], generated: frozenset[st
         return None
     if name in STATE_FILES:
         return Rule("jitsi-stack's state", "file", 0o600)
-    if name.startswith(f"{paths.BACKUPS}/"):
+    if name.startswith(f"{paths.REPLACED_COPIES}/"):
         return Rule("copy kept by render --force or rotate-secrets", "file", 0o600)
     if name.startswith(f"{STORAGE}/"):
         return Rule("the containers' storage", "file", _container_modes()[1], CONTAINER_UID, None)

@@ -158,7 +158,7 @@ def plan(
         rel = inside(root, Path(path))
         if rel is not None and os.path.lexists(root / rel):
             tops.append(rel)
-    tops += [rel for rel in (*STATE_FILES, paths.BACKUPS) if os.path.lexists(root / rel)]
+    tops += [rel for rel in (*STATE_FILES, paths.REPLACED_COPIES) if os.path.lexists(root / rel)]
     tops += [rel for rel in generated if os.path.isfile(root / rel)]
     if (root / STORAGE).is_dir():
         tops.append(STORAGE)
@@ -298,7 +298,7 @@ def restorable(root: Path, names: list[str], generated: list[str], layers: list[
             raise StackError(
                 f"{name}: `inv restore` would not take it back (settings files are named "
                 "jitsi-stack[.<profile>|.local].yml; files the settings name lie outside "
-                f"{paths.STATE_DIR}/, {paths.ARCHIVES}/ and {STORAGE}/; at most "
+                f"{paths.STATE_DIR}/, {paths.BACKUP_ARCHIVES}/ and {STORAGE}/; at most "
                 f"{SMALL_FILE >> 20} MiB each): rename or move it"
             )
 
@@ -326,7 +326,7 @@ def write_archive(
     """The one tar writer: manifest first, then `names` (relative to root, parents first),
     0600 from creation, under a temporary name in the same folder, renamed into place."""
     root = Path(root).resolve()
-    dest = Path(dest) if dest is not None else archive_name(root / paths.ARCHIVES, kind)
+    dest = Path(dest) if dest is not None else archive_name(root / paths.BACKUP_ARCHIVES, kind)
     _check_dest(root, dest)
     members = [_member(root, n) for n in names]
     manifest = {

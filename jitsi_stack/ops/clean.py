@@ -28,7 +28,7 @@ def describe(all_: bool) -> list[str]:
     if all_:
         lines += [
             f"write a backup archive (settings, {paths.STATE_DIR}/, {paths.CONFIG_DIR}/storage/ "
-            f"with the recordings) to {paths.ARCHIVES}/",
+            f"with the recordings) to {paths.BACKUP_ARCHIVES}/",
             f"delete {paths.CONFIG_DIR}/ (prosody accounts, certificates, recordings) and "
             f"{paths.STATE_DIR}/ (internal passwords, update history)",
             "remove the stack's named volumes (Prometheus's samples)",

@@ -14,15 +14,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from ..deployment import SERVICE_PREFIX, Port, Urls, _urls
 from ..deployment.facts import Certificate
 from ..errors import SettingsError, StackError
 from ..store import paths
-
-if TYPE_CHECKING:
-    from ..deployment import Deployment
 
 MAX_BYTES = 1 << 20  # a rendered docker-compose.yml or .env is a few KiB
 TASKS = ("stop", "logs", "status", "backup")  # what runs on a project whose settings fail
@@ -178,37 +174,3 @@ def settings_files(root: Path) -> list[Path]:
     except SettingsError:
         found = [root / paths.SETTINGS_FILE, root / paths.LOCAL_SETTINGS]
     return [p for p in found if os.path.lexists(p)]
-
-
-def load_stack(root: Path, runner, task: str = "", **kwargs):
-    """The Stack a task works on, its certificate warnings printed (one line each: every
-    task says so, as only a task that would install the certificate refuses it).
-
-    task: the task's name when it may run on what the last render left on disk while the
-    settings do not load (TASKS); it then says what is wrong in one line and gets a Stack
-    of the rendered files. Without invoke: `jitsi-stack status`'s shortcut uses it too."""
-    from .. import ui
-    from .stack import Stack
-
-    try:
-        stack = Stack.load(root, runner, **kwargs)
-    except SettingsError as err:
-        if task not in TASKS:
-            raise
-        try:
-            found = load(root)
-        except StackError:
-            raise err from None  # nothing rendered to work on: the settings' problem it is
-        problem = problem_line(err)
-        ui.warn(
-            f"{problem}: the settings do not load, so `{task}` works on what was rendered "
-            "(docker-compose.yml, jitsi-meet/.env)"
-        )
-        # Rendered has the part of a Deployment that stop, logs, status and backup read
-        # (names, files, services): those tasks alone get it (TASKS).
-        return Stack(cast("Deployment", found), runner, [], problem=problem)
-    cert = [w for w in stack.warnings if w.startswith("https.certificate")]
-    for warning in cert:
-        ui.warn(warning)
-    stack.warnings = [w for w in stack.warnings if w not in cert]
-    return stack

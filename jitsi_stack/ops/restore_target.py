@@ -46,8 +46,8 @@ def _unit(name: str) -> str | None:
     """The path swapped whole for this member, or None for a folder that only holds units."""
     parts = PurePosixPath(name).parts
     storage = PurePosixPath(archive_rules.STORAGE).parts
-    if name == paths.BACKUPS or name.startswith(f"{paths.BACKUPS}/"):
-        return paths.BACKUPS
+    if name == paths.REPLACED_COPIES or name.startswith(f"{paths.REPLACED_COPIES}/"):
+        return paths.REPLACED_COPIES
     if parts[: len(storage)] == storage and len(parts) > len(storage):
         return "/".join(parts[: len(storage) + 1])
     return None
@@ -104,9 +104,9 @@ def check_target(root: Path, checked: Checked) -> Target:
             raise _fail(paths.ROOT_ENV, f"is where jitsi-stack keeps a link to {paths.ENV_FILE}",
                         "move it away and re-run")  # fmt: skip
     if target.replaced or target.aside:
-        archives = root / paths.ARCHIVES
+        archives = root / paths.BACKUP_ARCHIVES
         if archives.is_symlink() or (archives.exists() and not archives.is_dir()):
-            raise _fail(paths.ARCHIVES, "is not a real folder: the replaced files cannot be "
+            raise _fail(paths.BACKUP_ARCHIVES, "is not a real folder: the replaced files cannot be "
                         "archived there", "make it a folder")  # fmt: skip
     need = checked.total + _size(root, target.replaced + target.aside) + (1 << 20)
     free = shutil.disk_usage(root).free
@@ -170,7 +170,7 @@ def apply(checked: Checked, target: Target) -> Done:
                 os.symlink(paths.ENV_FILE, new / paths.ROOT_ENV)
         except OSError as err:
             raise _unwritable(new, err) from None
-        made = not os.path.lexists(root / paths.ARCHIVES)
+        made = not os.path.lexists(root / paths.BACKUP_ARCHIVES)
         if target.replaced or target.aside:
             saved, _ = backup.write_archive(
                 root, backup.walk(root, target.replaced + target.aside), kind="before-restore",
@@ -184,7 +184,7 @@ def apply(checked: Checked, target: Target) -> Done:
                 saved.unlink(missing_ok=True)
                 if made:
                     with contextlib.suppress(OSError):
-                        os.rmdir(root / paths.ARCHIVES)
+                        os.rmdir(root / paths.BACKUP_ARCHIVES)
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -31,7 +31,7 @@ def rotate(stack: Stack) -> tuple[str, list[str]]:
     root = stack.d.root
     check_tree(stack.d)  # a planted link stops us before a password changes
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    backup = f"{paths.BACKUPS}/{stamp}/secrets.env"
+    backup = f"{paths.REPLACED_COPIES}/{stamp}/secrets.env"
     if stack.runner.dry:
         return backup, []
     current = files.read_bytes(root, paths.SECRETS)

@@ -11,26 +11,32 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import docker, ui
 from ..errors import StackError, UsageError
-from ..settings import project
 from ..store import paths, state
 from ..validators import tag_problem
 from . import preflight
-from .stack import Stack, report_render, up
+from .stack import report_render, up
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def _choose(root: Path, tag: str) -> None:
-    """Record `tag` as the chosen one (or drop the override when it is the configured one)."""
-    configured = project.load(root, use_state=False)["images.tag"]
+def _choose(session: Session, tag: str) -> None:
+    """Record `tag` as the chosen one (or drop the override when it is the configured one);
+    the session's settings are read again by the next step."""
+    root = session.root
+    configured = session.settings.asked["images"]["tag"]  # what the files say, no state
     current = state.read(root)
     current.tag = None if tag == configured else state.TagChoice(tag, configured)
     state.write(root, current)
+    session.reload()
 
 
 def _finish(root: Path, **changes) -> None:
@@ -41,23 +47,21 @@ def _finish(root: Path, **changes) -> None:
     state.write(root, current)
 
 
-def _backup(stack: Stack) -> None:
+def _backup(session: Session) -> None:
     """An archive before anything changes; the last few of these are kept."""
-    from ..settings import project
     from . import backup
 
-    root = stack.d.root
-    result = backup.write(stack, project.load(root).files, kind="before-update")
-    backup.prune(root / paths.ARCHIVES, "before-update", backup.KEEP_BEFORE_UPDATE)
+    root = session.root
+    result = backup.write(session.stack(), session.settings.files, kind="before-update")
+    backup.prune(root / paths.BACKUP_ARCHIVES, "before-update", backup.KEEP_BEFORE_UPDATE)
     paused = f", prosody paused {result.paused:.2f}s" if result.paused else ""
     ui.info(f"backup: {result.path.relative_to(root)}{paused}")
 
 
-def update(
-    root: Path, runner: docker.Runner, tag: str | None = None, rollback: bool = False
-) -> str:
+def update(session: Session, tag: str | None = None, rollback: bool = False) -> str:
     """Returns a one-line summary; raises StackError when it had to roll back."""
-    stack = Stack.load(root, runner)
+    root, runner = session.root, session.runner
+    stack = session.stack()
     from ..render.apply import refuse_lapsed
 
     refuse_lapsed(stack.d)  # it renders after the backup and the state: refuse before those
@@ -91,7 +95,7 @@ def update(
             raise StackError(
                 f"pulling {current} failed, nothing changed: {str(err).splitlines()[0]}"
             ) from None
-    _backup(stack)
+    _backup(session)
     rendered = (root / paths.COMPOSE_FILE).exists()
     containers = stack.compose.ps() if rendered else []
     recorded.previous = {
@@ -101,10 +105,10 @@ def update(
     }
     recorded.pending = {"from": current, "to": target, "at": _now()}
     state.write(root, recorded)
-    _choose(root, target)
+    _choose(session, target)
     ui.info(f"updating {current} -> {target}" if target != current else f"refreshing {current}")
     try:
-        up(Stack.load(root, runner), [])
+        up(session.stack(), [])
     except (StackError, KeyboardInterrupt) as err:
         if rollback or target == current:  # nothing else to go back to
             _finish(root)
@@ -115,8 +119,8 @@ def update(
             if err.detail:
                 ui.plain(err.detail)
         ui.info(f"rolling back to {current}")
-        _choose(root, current)
-        up(Stack.load(root, runner), [])
+        _choose(session, current)
+        up(session.stack(), [])
         _finish(root, last_failed={"tag": target, "reason": reason.split("\n")[0], "at": _now()})
         raise StackError(
             f"update to {target} failed and was rolled back to {current}; the stack is healthy "

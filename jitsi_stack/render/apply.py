@@ -396,7 +396,7 @@ def account_files(d: Deployment, secret_names) -> list[Path]:
 
 
 def _backup(root: Path, rel: str, stamp: str) -> str:
-    target = f"{paths.BACKUPS}/{stamp}/{rel}"
+    target = f"{paths.REPLACED_COPIES}/{stamp}/{rel}"
     if files.is_link(root, rel):
         files.write_atomic(root, target, f"symlink -> {os.readlink(root / rel)}\n", 0o600)
         (root / rel).unlink()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import os
 import secrets
 import socket
 import struct
@@ -172,16 +171,14 @@ def local_url(values: dict) -> bool:
         return False
 
 
-def current(root, *, refresh: bool = False) -> tuple[Detected | None, str | None]:
+def current(root, asked: dict, *, refresh: bool = False) -> tuple[Detected | None, str | None]:
     """(what is stored and still valid, the STUN server to ask when detection is due).
-    (None, None): the settings do not say auto, or say it in a form their rules refuse
-    (then nothing is detected or written: the load that follows says what is wrong).
-    Reads files only: no network, no lock."""
+    (None, None): the settings do not say auto, or say it in a form their rules refuse.
+    asked: the merged files and environment (Settings.asked). Reads the state file only:
+    no network, no lock."""
     from ..store import state
-    from . import layers as settings
 
-    environ = os.environ
-    tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
+    tree = asked
     if not wanted(tree) or not isinstance(tree["jvb"].get("stun_server") or "", str):
         return None, None
     stun = tree["jvb"].get("stun_server") or ""
@@ -197,12 +194,3 @@ def store(root, found: Detected) -> None:
     recorded = state.read(root)
     recorded.addresses = found
     state.write(root, recorded)
-
-
-def url_is_local(root) -> bool:
-    """Whether the merged settings' public_url is this machine (see local_url)."""
-    from . import layers as settings
-
-    environ = os.environ
-    tree, _ = settings.merge(settings.file_layers(root, environ) + settings.env_layers(environ))
-    return local_url(tree)

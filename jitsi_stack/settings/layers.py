@@ -42,6 +42,9 @@ class Settings:
     sources: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # the files and environment merged, before the state's layers (what the operator asked:
+    # `auto` in jvb.advertise_ips before the stored detection replaced it)
+    asked: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, dotted: str) -> Any:
         node: Any = self.values

@@ -102,6 +102,7 @@ def load(
     root_dir = Path(root_dir).resolve()
     layers = settings.file_layers(root_dir, environ) + settings.env_layers(environ)
     tree, sources = settings.merge(layers)
+    asked = tree
     notes: list[str] = []
     if use_state:
         extra, notes = state_layers(root_dir, tree)
@@ -113,6 +114,7 @@ def load(
         values=tree,
         sources=sources,
         files=[layer.path for layer in layers if layer.path is not None],
+        asked=asked,
     )
     errors, warnings = rules.check(loaded, strict=strict)
     if errors:

@@ -18,8 +18,9 @@ SECRETS = f"{STATE_DIR}/secrets.env"
 MANIFEST = f"{STATE_DIR}/manifest.json"
 STATE = f"{STATE_DIR}/state.json"
 LOCK = f"{STATE_DIR}/lock"
-BACKUPS = f"{STATE_DIR}/backups"  # copies of files replaced by render --force or rotation
-ARCHIVES = "backups"  # archives written by `clean --all`
+# copies of the files that `render --force` or `rotate-secrets` replaced
+REPLACED_COPIES = f"{STATE_DIR}/backups"
+BACKUP_ARCHIVES = "backups"  # the archives: inv backup, before-update, before-clean, before-restore
 
 PROSODY_DATA = f"{CONFIG_DIR}/storage/prosody"
 

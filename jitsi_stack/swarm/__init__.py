@@ -426,15 +426,16 @@ def secret_files(v: SwarmView, d: Deployment, secrets: Mapping[str, str]) -> dic
     return {f"{SECRETS_DIR}/{n}": d.secret(n, secrets) for n in v.secret_names}
 
 
-def load(root, dry: bool = False, **kwargs):
+def load(root, dry: bool = False, *, settings=None, deployment=None, **kwargs):
     """(settings, Deployment, secrets, SwarmView) of a project; secrets generated once (and
-    kept: not in a dry run, which writes nothing)."""
+    kept: not in a dry run, which writes nothing). settings, deployment: what the command
+    has loaded and built already (its session), else they are loaded here."""
     from ..deployment import build
     from ..settings import project
     from ..store import secrets as secret_store
 
-    s = project.load(root, **kwargs)
-    d = build(s)
+    s = settings if settings is not None else project.load(root, **kwargs)
+    d = deployment if deployment is not None else build(s)
     values, missing = secret_store.complete(secret_store.read(d.root), d.generated_secrets)
     if missing and not dry:
         secret_store.save(d.root, values)

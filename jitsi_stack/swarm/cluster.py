@@ -140,9 +140,10 @@ def check_placement(s, v: swarm.SwarmView, found: list[Node]) -> None:
 
 
 def deploy(
-    root: Path, runner: Runner, timeout: float
+    root: Path, runner: Runner, timeout: float, **loaded
 ) -> tuple[swarm.SwarmView, list[ServiceState]]:
-    s, d, values, v = swarm.load(root, dry=runner.dry)
+    """loaded: the settings and Deployment the command has (swarm.load's keywords)."""
+    s, d, values, v = swarm.load(root, dry=runner.dry, **loaded)
     sw = client(s, runner, v.stack)
     if not runner.dry:
         check_placement(s, v, nodes(s, sw))
@@ -259,8 +260,8 @@ def wait(s, sw: Swarm, v: swarm.SwarmView, timeout: float) -> list[ServiceState]
         time.sleep(1)
 
 
-def status(root: Path, runner: Runner) -> dict:
-    s, _d, _values, v = swarm.load(root)
+def status(root: Path, runner: Runner, **loaded) -> dict:
+    s, _d, _values, v = swarm.load(root, **loaded)
     sw = client(s, runner, v.stack)
     found = nodes(s, sw)
     states = service_states(sw, v)
@@ -323,11 +324,11 @@ def show_status(view: dict) -> None:
     )
 
 
-def remove(root: Path, runner: Runner, timeout: float = 120) -> tuple[list[str], str]:
+def remove(root: Path, runner: Runner, timeout: float = 120, **loaded) -> tuple[list[str], str]:
     """`docker stack rm`, then wait until its services, networks, secrets and configs are
     gone (stack rm returns before the tasks have stopped): (["nothing"] when no stack was
     there, else [], prosody's data volume, which stays on its node)."""
-    s, _d, _values, v = swarm.load(root)
+    s, _d, _values, v = swarm.load(root, **loaded)
     sw = client(s, runner, v.stack)
     label = f"label={NAMESPACE}={v.stack}"
     try:

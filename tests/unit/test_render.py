@@ -99,7 +99,7 @@ def test_hand_edit_is_refused_with_masked_diff_then_forced_with_backup(root):
     forced = run_cli(root, "render", "--force")
     assert forced.returncode == 0 and "backed up" in forced.stderr
     assert env_file.read_text() == original
-    backups = list((root / paths.BACKUPS).rglob(".env"))
+    backups = list((root / paths.REPLACED_COPIES).rglob(".env"))
     assert len(backups) == 1 and backups[0].read_text() == edited
     assert (backups[0].stat().st_mode & 0o777) == 0o600
 

@@ -41,7 +41,7 @@ def test_a_generated_file_replaced_by_a_link_is_refused_then_replaced_not_follow
         forced = run_cli(root, "render", "--force")
         assert forced.returncode == 0, forced.stderr
         assert not (root / rel).is_symlink() and (root / rel).is_file()
-        backups = list((root / paths.BACKUPS).rglob(Path(rel).name))
+        backups = list((root / paths.REPLACED_COPIES).rglob(Path(rel).name))
         assert backups and backups[0].read_text() == f"symlink -> {outside / 'victim'}\n"
     assert tree_snapshot(outside) == before
 

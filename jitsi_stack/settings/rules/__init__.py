@@ -475,7 +475,7 @@ def _files(s, errors) -> None:
     target = s["frontend.env_file"]
     if target:
         path = s.root / target
-        managed = [s.root / p for p in (paths.STATE_DIR, paths.CONFIG_DIR, paths.ARCHIVES)]
+        managed = [s.root / p for p in (paths.STATE_DIR, paths.CONFIG_DIR, paths.BACKUP_ARCHIVES)]
         managed += [s.root / p for p in paths.GENERATED] + list(s.files)
         resolved = _resolved(path)
         if any(resolved == _resolved(m) or resolved.is_relative_to(_resolved(m)) for m in managed):
