@@ -40,7 +40,10 @@ def _status_shortcut(argv: list[str]) -> int | None:
         if root is not None and not Path(root).is_dir():
             return None  # let the full CLI give its one-line error
         base = project._existing(root, "--root") if root else project.root()
-        stack = Session(base, Runner()).stack("status")  # as the status task does
+        here = Session(base, Runner())
+        if here.swarm is not None:
+            return None  # a Swarm stack: the status task shows it (swarm.status's view)
+        stack = here.stack("status")  # as the status task does
         return 0 if status.run(stack, as_json=argv[-1] == "--json") else 1
     except StackError as err:
         return ui.report(err)

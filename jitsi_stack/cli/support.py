@@ -63,6 +63,12 @@ SWARM_INSTEAD = {
     "restart": "`inv swarm.deploy` (or `docker service update --force` on a manager)",
     "update": "set images.tag, then `inv swarm.deploy`",
     "users": "make agents with prosodyctl on swarm.prosody_node, as docs/scaling.md says",
+    "stop": "`inv swarm.rm` removes the stack (prosody's volume stays on its node)",
+    "logs": "`docker service logs STACK_jitsi-web` on a manager (DOCKER_HOST=swarm.docker_host)",
+    "clean": "`inv swarm.rm` first, then `inv clean` tidies this folder",
+    "smoke": "check the Swarm's web: `inv smoke --url http://NODE:PORT`",
+    "rotate-secrets": "not on Swarm yet: the internal accounts it must replace are in "
+    "prosody's volume on its node, which this task does not reach (docs/scaling.md)",
 }
 
 
@@ -73,7 +79,7 @@ def not_on_swarm(c, task: str) -> None:
     fact = session(c).swarm
     if fact is None:
         return
-    instead = SWARM_INSTEAD[task.split(".")[0]]
+    instead = SWARM_INSTEAD[task.split(".")[0]]  # users.add -> users
     raise UsageError(
         f"{task}: this project runs as Swarm stack {fact.get('stack', '?')}, and `inv {task}` "
         f"acts on this machine's Compose project: {instead}"

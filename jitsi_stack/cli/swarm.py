@@ -70,11 +70,17 @@ def swarm_deploy_task(c, timeout="300", json=False):  # the flag is --json
 @operator_errors
 def swarm_status_task(c, json=False):
     """Each service of the stack (tasks, nodes, health) and each node of the Swarm."""
+    swarm_status(c, json)
+
+
+def swarm_status(c, as_json: bool) -> None:
+    """The stack's view (exit 1 unless converged): `inv swarm.status`, and `inv status` of
+    a project that runs as a Swarm stack."""
     from ..swarm import cluster as swarm_cluster
 
     here = session(c)
     view = swarm_cluster.status(here.root, here.runner, **_loaded(c))
-    _show(view, json)
+    _show(view, as_json)
     if not view["converged"]:
         raise Exit(code=1)
 

@@ -146,6 +146,7 @@ def stop_task(c, targets=None):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
     from ..ops.stack import resolve_targets, split_targets
 
+    not_on_swarm(c, "stop")
     stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
     stack.require_rendered()
@@ -186,6 +187,7 @@ def logs_task(c, targets=None, follow=False, tail="100", since=""):
 
     if str(tail) != "all":
         tail = str(int(_number(tail, "--tail")))
+    not_on_swarm(c, "logs")
     stack = _stack(c, on_disk="logs")
     stack.require_rendered()
     args = ["logs", "--tail", str(tail)]
@@ -211,6 +213,13 @@ def status_task(c, json=False, watch=""):
     load; exit 1 unless all OK."""
     from ..ops import status
 
+    if session(c).swarm is not None:  # the deployment runs as a Swarm stack: show it
+        from .swarm import swarm_status
+
+        if watch:
+            raise UsageError("--watch: not on a Swarm project: run `inv swarm.status` again")
+        swarm_status(c, json)
+        return
     if watch:
         seconds = _number(watch, "--watch", minimum=1)
         status.watch(_stack(c, on_disk="status"), seconds, as_json=json)
@@ -256,6 +265,7 @@ def clean_task(c, yes=False, all=False):
     """Remove containers, network and generated files (asks first)."""
     from ..ops import clean
 
+    not_on_swarm(c, "clean")
     stack = _stack(c)
     settings_files = session(c).settings.files
     if not stack.runner.dry:
@@ -273,6 +283,7 @@ def rotate_secrets_task(c, yes=False):
     from ..ops.stack import Stack, up
     from ..render import apply
 
+    not_on_swarm(c, "rotate-secrets")
     stack = _stack(c)
     apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes
     preflight.check_docker(stack.runner)  # before anything changes: services are recreated
@@ -328,6 +339,8 @@ def smoke_task(
         raise UsageError(
             f"--only: unknown check {unknown[0]!r}: use one of {', '.join(smoke.CHECK_NAMES)}"
         )
+    if not url:
+        not_on_swarm(c, "smoke")
     stack = _stack(c)
     target = from_deployment(
         stack.d,
@@ -337,6 +350,13 @@ def smoke_task(
         verify_tls=not insecure,
         cafile=_cafile(cafile),
     )
+    here = session(c)
+    if here.swarm is not None:  # the bridges advertise their nodes' addresses
+        import dataclasses
+
+        from ..swarm import advertised
+
+        target = dataclasses.replace(target, advertise_ips=advertised(here.settings))
     from ..smoke.credentials import probe_login
 
     with probe_login(stack, target, set(names or smoke.CHECK_NAMES)) as target:

@@ -357,6 +357,15 @@ def _bridges(s: Settings, d: Deployment, compose) -> list[SwarmService]:
     return out
 
 
+def advertised(s) -> tuple[str, ...]:
+    """Every address the stack's bridges advertise: each node's of swarm.nodes (empty when
+    each bridge finds its own by STUN), as the bridges' JVB_ADVERTISE_IPS have them."""
+    found: list[str] = []
+    for ips in s["swarm.nodes"].values():
+        found += [str(i) for i in node_ips(ips)]
+    return tuple(dict.fromkeys(found))
+
+
 def render(v: SwarmView) -> dict[str, str]:
     """{path: text} of the stack file and the wrapper; never a secret value."""
     from ..render import _render

@@ -54,6 +54,10 @@ class ServiceState:
     nodes: tuple[str, ...]
     state: str  # ok | starting | failing | missing
     error: str = ""
+    # the service's tasks that ended failed or rejected, in Swarm's task history (5 per
+    # slot by default: the Swarm's TaskHistoryRetentionLimit): a count that grows while
+    # a task keeps failing, as `docker service ps` lists them
+    failed: int = 0
 
 
 def client(s, runner: Runner, stack: str) -> Swarm:
@@ -205,12 +209,15 @@ def service_states(sw: Swarm, v: swarm.SwarmView) -> list[ServiceState]:
             if t.get("Status", {}).get("State") == "running"
             and _essence(t.get("Spec", {}).get("ContainerSpec")) == want
         ]
-        errors = [r.get("Error", "") for r in listed if r["Name"].split(".")[0] == full]
-        errors = [e for e in errors if e]
+        history = [r for r in listed if _task_service(r["Name"]) == full]
+        errors = [e for e in (r.get("Error", "") for r in history) if e]
+        failed = sum(
+            1 for r in history if str(r.get("CurrentState", "")).startswith(("Failed", "Rejected"))
+        )
         _up, _, wanted = str(row.get("Replicas", "0/0")).partition("/")
         desired = _int(wanted.split()[0] if wanted else "0")
         state = "ok" if desired and len(current) >= desired else "starting"
-        if state != "ok" and errors:
+        if state != "ok" and (errors or failed):
             state = "failing"
         out.append(
             ServiceState(
@@ -221,9 +228,17 @@ def service_states(sw: Swarm, v: swarm.SwarmView) -> list[ServiceState]:
                 tuple(sorted(hosts.get(t["ID"], "") for t in current)),
                 state,
                 errors[0] if errors and state != "ok" else "",
+                failed,
             )
         )
     return out
+
+
+def _task_service(name: str) -> str:
+    """`meet_jitsi-web.1` -> meet_jitsi-web. An older task of a slot is `\\_ meet_...`
+    in the table format (docker/cli cli/command/task/print.go indents it; formats other
+    than table get the plain name in current releases): read both."""
+    return name.strip().removeprefix("\\_").strip().split(".")[0]
 
 
 SPEC_KEYS = ("Image", "Command", "Args", "Env", "Secrets", "Configs", "Mounts", "Healthcheck")
@@ -291,7 +306,7 @@ def show_status(view: dict) -> None:
     ui.show(
         ui.table(
             f"stack {view['stack']}",
-            ["service", "mode", "tasks", "nodes", "health", "error"],
+            ["service", "mode", "tasks", "nodes", "health", "failed tasks", "error"],
             [
                 [
                     r["name"],
@@ -299,6 +314,7 @@ def show_status(view: dict) -> None:
                     f"{r['running']}/{r['desired']}",
                     ",".join(r["nodes"]) or "-",
                     r["state"],
+                    str(r["failed"]),
                     r["error"] or "",
                 ]
                 for r in view["services"]

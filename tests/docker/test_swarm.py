@@ -106,6 +106,38 @@ def test_deploy_converges_without_depends_on_and_places_one_bridge_per_node(proj
     assert status.returncode == 0 and "jitsi-jvb-jssw-n2" in status.stdout, status.stdout
 
 
+def this_engines_share(project_name: str) -> list[str]:
+    """This machine's engine's containers of a Compose project of that name."""
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}", "--filter",
+         f"label=com.docker.compose.project={project_name}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return sorted(out.stdout.splitlines())
+
+
+def test_every_task_acts_on_the_swarm_or_refuses_and_this_engine_is_left_alone(project):
+    """A Swarm project's `inv status` shows the stack (swarm.status's view, from the
+    manager); the tasks that would act on this machine's Compose project refuse in one line
+    naming the Swarm way. Before: `inv rotate-secrets` rendered and ran `docker compose up
+    --force-recreate` here, `inv status` showed an empty local project."""
+    before = this_engines_share(STACK)
+    status = inv(project, "status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    view = json.loads(status.stdout)
+    assert view["converged"] is True
+    assert {"jitsi-jvb-jssw-n1", "jitsi-jvb-jssw-n2"} <= {r["name"] for r in view["services"]}
+    table = inv(project, "status")
+    assert table.returncode == 0 and "jitsi-jvb-jssw-n2" in table.stdout, table.stdout
+    for args in (("stop",), ("logs", "web"), ("rotate-secrets", "--yes"), ("clean", "--yes"),
+                 ("smoke",), ("start",), ("users.list",)):  # fmt: skip
+        refused = inv(project, *args)
+        assert refused.returncode == 2, (args, refused.stdout + refused.stderr)
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"runs as Swarm stack {STACK}" in lines[0], (args, lines)
+    assert this_engines_share(STACK) == before == []
+
+
 def test_each_nodes_udp_media_port_answers_on_that_nodes_address(project, cluster):
     """A datagram to node N's address reaches node N's bridge: the stand-in binds the media
     port and reads nothing, so the datagram waits in that socket's receive queue."""
@@ -155,6 +187,8 @@ def test_smoke_passes_against_the_swarms_web(project, cluster):
     for name in ("web", "config-js", "bosh", "websocket"):
         assert results[name] == "pass", results
     assert results["prosody-health"] == results["jicofo-health"] == "skip", results
+    # the bridges' addresses come from swarm.nodes (before: "no advertised addresses")
+    assert results["advertise-ips"] == "pass", results
 
 
 def test_passwords_are_swarm_secrets_and_never_in_clear(project, cluster):

@@ -359,6 +359,13 @@ def test_web_resolves_prosody_again_within_seconds(root):
         (("users.remove", "agent1"), "make agents with prosodyctl"),
         (("users.list",), "make agents with prosodyctl"),
         (("users.import", "agents.csv"), "make agents with prosodyctl"),
+        (("stop",), "`inv swarm.rm` removes the stack"),
+        (("stop", "web"), "`inv swarm.rm` removes the stack"),
+        (("logs", "jvb"), "`docker service logs STACK_jitsi-web` on a manager"),
+        (("clean", "--yes"), "`inv swarm.rm` first"),
+        (("clean", "--all", "--yes"), "`inv swarm.rm` first"),
+        (("smoke",), "`inv smoke --url http://NODE:PORT`"),
+        (("rotate-secrets", "--yes"), "not on Swarm yet"),
     ],
 )
 def test_a_swarm_project_never_gets_a_second_deployment_on_this_engine(root, argv, instead):
@@ -384,3 +391,65 @@ def test_a_swarm_project_never_gets_a_second_deployment_on_this_engine(root, arg
     (root / swarm.DEPLOYED_FILE).unlink()  # no stack: the same users.list goes past the check
     if argv == ("users.list",):
         assert "Swarm" not in run_cli(root, *argv).stderr
+
+
+class FakeManager:
+    """What the manager answers for a stack whose prosody keeps crashing: `docker stack ps`
+    rows (the JSON format: plain names; the table format's ` \\_ ` indent read too), the
+    services and their tasks."""
+
+    def __init__(self, v, indent: str = ""):
+        self.v = v
+        self.indent = indent
+
+    def json_lines(self, *args):
+        stack = self.v.stack
+        if args[:2] == ("service", "ls"):
+            return [
+                {"ID": f"id-{s.name}", "Name": f"{stack}_{s.name}", "Replicas": "1/1"}
+                for s in self.v.services
+            ]
+        rows = [
+            {"ID": f"t-{s.name}", "Name": f"{stack}_{s.name}.1", "Node": "n1",
+             "DesiredState": "Running", "CurrentState": "Running 2 minutes ago", "Error": ""}
+            for s in self.v.services if s.name != "jitsi-prosody"
+        ]  # fmt: skip
+        prosody = f"{stack}_jitsi-prosody.1"
+        rows.append({"ID": "p3", "Name": prosody, "Node": "n1", "DesiredState": "Running",
+                     "CurrentState": "Starting 1 second ago", "Error": ""})  # fmt: skip
+        for n in (2, 1):
+            rows.append({"ID": f"p{n}", "Name": f"{self.indent}{prosody}", "Node": "n1",
+                         "DesiredState": "Shutdown", "CurrentState": f"Failed {n}0 seconds ago",
+                         "Error": "task: non-zero exit (1)"})  # fmt: skip
+        return rows
+
+    def inspect(self, kind, ids, *extra):
+        spec = {"Image": "x"}
+        if kind == "service":
+            return [
+                {
+                    "ID": i,
+                    "Spec": {
+                        "Name": f"{self.v.stack}_{i.removeprefix('id-')}",
+                        "TaskTemplate": {"ContainerSpec": spec},
+                    },
+                }
+                for i in ids
+            ]
+        return [{"ID": i, "ServiceID": f"id-{i.removeprefix('t-')}",
+                 "Status": {"State": "running"}, "Spec": {"ContainerSpec": spec}}
+                for i in ids if i.startswith("t-")]  # fmt: skip
+
+
+@pytest.mark.parametrize("indent", ["", " \\_ "])
+def test_a_crash_looping_task_is_failing_with_its_error_and_count(root, indent):
+    """Before: a prosody task that kept exiting showed "starting" and no error (issue 24)."""
+    _s, _d, _values, v = load(root)
+    states = {st.name: st for st in swarm_cluster.service_states(FakeManager(v, indent), v)}
+    prosody = states["jitsi-prosody"]
+    assert (prosody.state, prosody.failed, prosody.error) == (
+        "failing",
+        2,
+        "task: non-zero exit (1)",
+    )
+    assert states["jitsi-web"].state == "ok" and states["jitsi-web"].failed == 0
