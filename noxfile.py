@@ -88,6 +88,6 @@ def swarm(session: nox.Session) -> None:
     docker.io; root, an engine, debootstrap, docker-registry), then bench/swarm.py."""
     session.install("-e", ".[test,dev]")
     session.env["JSTEST_REQUIRE_DOCKER"] = "1"
-    session.run("python", "-m", "tests.swarm_helpers.node_image")
+    session.run("python", "-m", "tests.support.swarm.node_image")
     session.run("pytest", "-p", "no:cacheprovider", "tests/docker/test_swarm.py")
     session.run("python", "bench/swarm.py", *(session.posargs or ["--runs", "3"]))

@@ -57,7 +57,7 @@ def allocations(base: Path, ca: Path) -> dict[str, float]:
     from jitsi_stack.smoke.checks.access import _allocate, _label, _login_for_services
     from jitsi_stack.smoke.target import from_deployment
     from jitsi_stack.smoke.xmpp import Deadline
-    from tests.helpers import deployment
+    from tests.support.project import deployment
 
     target = dataclasses.replace(
         from_deployment(deployment(base), None, cafile=str(ca)), anonymous_domain="guest.meet.jitsi"

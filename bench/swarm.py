@@ -92,7 +92,7 @@ def main() -> int:
 
     import tempfile
 
-    from tests.swarm_helpers.cluster import Cluster
+    from tests.support.swarm.cluster import Cluster
     from tests.testbed.build import ensure_images
 
     ensure_images()

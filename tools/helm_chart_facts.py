@@ -1,5 +1,5 @@
 """Write tests/data/jitsi-helm-<version>-facts.json: the facts of the Helm chart
-jitsi-contrib/jitsi-helm that tests/unit/test_helm.py checks `inv helm.values` against,
+jitsi-contrib/jitsi-helm that tests/unit/helm/test_helm.py checks `inv helm.values` against,
 read from the chart's own files at its release tag. The project keeps these facts, not
 copies of the chart's files.
 
@@ -64,8 +64,8 @@ def git_show(git_dir: str, rev: str, path: str) -> str:
 
 def written_paths() -> set[tuple[str, ...]]:
     """Every key path (and parent) of the values written for the test cases."""
-    from tests.helpers import seed_secrets, write_settings
-    from tests.unit.test_helm import EVERYTHING
+    from tests.support.project import seed_secrets, write_settings
+    from tests.unit.helm.test_helm import EVERYTHING
 
     golden = ROOT / "tests" / "golden"
     cases = [EVERYTHING] + [
@@ -164,7 +164,7 @@ def facts(git_dir: str, version: str) -> dict:
         "about": (
             "Facts of the Helm chart jitsi-meet read from its own files (values.yaml, "
             "Chart.yaml, templates/) at the tag and commit below by tools/helm_chart_facts.py; "
-            "tests/unit/test_helm.py checks inv helm.values against them."
+            "tests/unit/helm/test_helm.py checks inv helm.values against them."
         ),
         "chart": {
             "name": chart["name"],

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
-from tests.helpers import force_down, inv, stand_in_settings, started_stack, tree_snapshot
+from tests.support.project import force_down, inv, stand_in_settings, started_stack, tree_snapshot
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.helpers import inv, stand_in_settings, started_stack, write_settings
+from tests.support.project import inv, stand_in_settings, started_stack, write_settings
 
 pytestmark = pytest.mark.docker
 
@@ -104,7 +104,7 @@ def test_status_watch_json_is_one_document_per_refresh_until_ctrl_c(stack):
     import subprocess
     import sys
 
-    from tests.helpers import REPO, clean_environ
+    from tests.support.project import REPO, clean_environ
 
     env = clean_environ(JITSI_STACK_ROOT=str(stack))
     proc = subprocess.Popen(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline, SaslError
-from tests.helpers import containers, inv, stand_in_settings, started_stack, write_settings
+from tests.support.project import containers, inv, stand_in_settings, started_stack, write_settings
 
 pytestmark = pytest.mark.docker
 
@@ -242,7 +242,7 @@ def test_nox_smoke_passes_with_turn_and_internal_auth(stack, tmp_path):
     import sys
     import xml.etree.ElementTree as ET
 
-    from tests.helpers import REPO
+    from tests.support.project import REPO
 
     base, ca = stack
     junit = tmp_path / "smoke.xml"
@@ -325,7 +325,7 @@ def test_smoke_auth_fails_with_cause_for_a_removed_agent(stack):
 
     from jitsi_stack.smoke import run_checks
     from jitsi_stack.smoke.target import from_deployment
-    from tests.helpers import deployment
+    from tests.support.project import deployment
 
     base, ca = stack
     target = from_deployment(deployment(base), None, cafile=str(ca))

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from tests.helpers import containers, inv, started_stack, tree_snapshot
-from tests.unit.test_bad_input_certs import _cert, _key_pem, _pem
+from tests.support.project import containers, inv, started_stack, tree_snapshot
+from tests.unit.cli.test_bad_input_certs import _cert, _key_pem, _pem
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,7 @@ from jitsi_stack.errors import DaemonUnreachable
 from jitsi_stack.ops.preflight import check_docker
 from jitsi_stack.settings import project
 from tests.golden.test_golden import render_case
-from tests.helpers import FIXED_SECRETS, run_cli
+from tests.support.project import FIXED_SECRETS, run_cli
 
 pytestmark = pytest.mark.docker
 

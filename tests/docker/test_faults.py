@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.store import paths, secrets
-from tests.helpers import (
+from tests.support.project import (
     REPO,
     clean_environ,
     containers,

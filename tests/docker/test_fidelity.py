@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.golden.test_golden import render_case
-from tests.helpers import inv, stand_in_settings, started_stack
+from tests.support.project import inv, stand_in_settings, started_stack
 
 pytestmark = pytest.mark.docker
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import REPO, cli, containers, force_down, wait_for
-from tests.wheel import build_wheel
+from tests.support.project import REPO, cli, containers, force_down, wait_for
+from tests.support.wheel import build_wheel
 
 pytestmark = pytest.mark.docker
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import inv, stand_in_settings, started_stack
-from tests.testbed_helpers.bosh import MUC_USER, BoshClient, StanzaFailure, q
+from tests.support.clients.bosh import MUC_USER, BoshClient, StanzaFailure, q
+from tests.support.project import inv, stand_in_settings, started_stack
 
 pytestmark = pytest.mark.docker
 

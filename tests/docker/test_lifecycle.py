@@ -18,7 +18,7 @@ import time
 import pytest
 
 from jitsi_stack.store import paths, secrets
-from tests.helpers import (
+from tests.support.project import (
     containers,
     force_down,
     inv,

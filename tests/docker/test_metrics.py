@@ -15,7 +15,7 @@ import requests
 
 from jitsi_stack.render import dashboards
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline
-from tests.helpers import force_down, inv, started_stack, wait_for, write_settings
+from tests.support.project import force_down, inv, started_stack, wait_for, write_settings
 
 pytestmark = pytest.mark.docker
 

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline
-from tests.helpers import containers, inv, stand_in_settings, started_stack
+from tests.support.project import containers, inv, stand_in_settings, started_stack
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import inv, write_settings
+from tests.support.project import inv, write_settings
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,7 @@ import pytest
 
 from jitsi_stack.smoke import CHECK_NAMES
 from jitsi_stack.smoke.xmpp import open_rooms
-from tests.helpers import REPO, containers, inv, stand_in_settings, started_stack, wait_for
+from tests.support.project import REPO, containers, inv, stand_in_settings, started_stack, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from tests.helpers import inv, write_settings
+from tests.support.project import inv, write_settings
 
 pytestmark = pytest.mark.docker
 
@@ -62,7 +62,7 @@ def engine_swarm_state() -> str:
 
 @pytest.fixture(scope="module")
 def cluster(testbed_images):
-    from tests.swarm_helpers.cluster import Cluster
+    from tests.support.swarm.cluster import Cluster
 
     labels = {"jssw-n1": {"jitsi.jvb": "true"}, "jssw-n2": {"jitsi.jvb": "true"}}
     with Cluster(labels=labels) as cl:
@@ -336,7 +336,7 @@ def backup_and_restore_the_volume_as_the_docs_say(cluster) -> None:
     through the node's engine with the prosody image; the volume emptied (a new node);
     tar it back in, scale to 1: the agent logs in again."""
     from jitsi_stack.smoke.xmpp import SaslError
-    from tests.swarm_helpers.cluster import sh
+    from tests.support.swarm.cluster import sh
 
     service, volume = f"{STACK}_jitsi-prosody", f"{STACK}_prosody-data"
     image = f"{cluster.repo}/prosody:swarm"

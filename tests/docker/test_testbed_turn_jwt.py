@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.testbed_helpers.bosh import (
+from tests.support.clients.bosh import (
     BoshClient,
     SaslFailure,
     StanzaFailure,
     websocket_sasl_anonymous,
 )
-from tests.testbed_helpers.tokens import make_token
-from tests.testbed_helpers.turn import rest_password
+from tests.support.clients.tokens import make_token
+from tests.support.clients.turn import rest_password
 
 pytestmark = pytest.mark.docker
 
@@ -329,7 +329,7 @@ def test_coturn_image_interface(bed):
 @pytest.mark.parametrize("kind", ["turn/udp", "turn/tcp", "turns/tcp"])
 def test_relay_with_prosody_credentials(bed, services, kind):
     pytest.importorskip("aioice", reason="aioice is needed for the TURN relay tests")
-    from tests.testbed_helpers.turn import relay_echo
+    from tests.support.clients.turn import relay_echo
 
     kind_type, transport = kind.split("/")
     service = next(s for s in services[1] if (s["type"], s["transport"]) == (kind_type, transport))
@@ -353,7 +353,7 @@ def test_relay_refused_with_a_wrong_password_or_an_expired_username(bed, service
     pytest.importorskip("aioice", reason="aioice is needed for the TURN relay tests")
     from aioice.stun import TransactionFailed
 
-    from tests.testbed_helpers.turn import relay_echo
+    from tests.support.clients.turn import relay_echo
 
     service = next(s for s in services[1] if (s["type"], s["transport"]) == ("turn", transport))
     server = (service["host"], int(service["port"]))

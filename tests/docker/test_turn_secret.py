@@ -22,7 +22,8 @@ import pytest
 
 from jitsi_stack.render import yaml_str
 from jitsi_stack.store import secrets
-from tests.helpers import (
+from tests.support.clients.turn import rest_password
+from tests.support.project import (
     containers,
     inv,
     stand_in_settings,
@@ -30,7 +31,6 @@ from tests.helpers import (
     status_json,
     write_settings,
 )
-from tests.testbed_helpers.turn import rest_password
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.store import secrets
-from tests.helpers import force_down, inv, status_json, wait_for, write_settings
+from tests.support.project import force_down, inv, status_json, wait_for, write_settings
 
 pytestmark = [
     pytest.mark.docker,

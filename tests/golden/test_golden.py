@@ -16,7 +16,7 @@ from jitsi_stack.deployment import build
 from jitsi_stack.render import apply
 from jitsi_stack.settings import project
 from jitsi_stack.store import paths
-from tests.helpers import seed_secrets
+from tests.support.project import seed_secrets
 
 GOLDEN = Path(__file__).parent
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "jitsi-stack.yml").is_file())
@@ -160,7 +160,7 @@ HELM_CASES = sorted(p.name for p in (GOLDEN / "helm").iterdir() if p.is_dir())
 def test_helm_values_golden(root, case):
     """`inv helm.values`: the values file and what it prints (Secrets masked) for the chart
     jitsi-contrib/jitsi-helm, byte for byte."""
-    from tests.helpers import run_cli
+    from tests.support.project import run_cli
 
     shutil.copy(GOLDEN / "helm" / case / "jitsi-stack.yml", root / "jitsi-stack.yml")
     shutil.copytree(GOLDEN / "certs", root / "certs", dirs_exist_ok=True)

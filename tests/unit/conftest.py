@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli, seed_secrets, write_settings
+from tests.support.project import run_cli, seed_secrets, write_settings
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wheel import build_wheel, tracked, wheel_files
+from tests.support.wheel import build_wheel, tracked, wheel_files
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,7 @@ INGRESS_TLS = _names(
 )
 # What each component's own ConfigMap sets (chart 3.4.0, templates/<component>/configmap.yaml
 # and the env of jvb/deployment.yaml): written again under extraEnvs it would be a
-# duplicate key of that ConfigMap, so the chart's value stands. tests/unit/test_helm.py
+# duplicate key of that ConfigMap, so the chart's value stands. tests/unit/helm/test_helm.py
 # compares them with the names tools/helm_chart_facts.py read from those templates
 # (jitsi-contrib/jitsi-helm v3.4.0, commit b849a05a; tests/data/jitsi-helm-3.4.0-facts.json).
 CHART_SETS = {
