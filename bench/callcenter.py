@@ -25,22 +25,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from tests.support.project import stand_in_settings  # noqa: E402 - after the path
 
 PROJECT = "jsbenchcc"
 PORT = 29643
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: https://localhost:{PORT}
-ports: {{http: 29680, https: {PORT}, jvb_media: 29610, jvb_colibri: 29681, jicofo_rest: 29688}}
-https: {{enabled: true, certificate: {{cert: certs/site.crt, key: certs/site.key}}}}
-images: {{repository: jitsi-stack-testbed, tag: good, coturn: "jitsi-stack-testbed/coturn:good"}}
-health: {{timeout: 120, interval: 2}}
-auth: {{enabled: true, type: internal, guests: true}}
-turn: {{enabled: true, host: localhost, port: 29678, tls_port: 29649, relay_min: 29650,
-        relay_max: 29659}}
+SETTINGS = (
+    stand_in_settings(
+        PROJECT,
+        29680,
+        29610,
+        29681,
+        29688,
+        https=PORT,
+        images={"coturn": '"jitsi-stack-testbed/coturn:good"'},
+    )
+    + """
+auth: {enabled: true, type: internal, guests: true}
+turn: {enabled: true, host: localhost, port: 29678, tls_port: 29649, relay_min: 29650,
+        relay_max: 29659}
 """
+)
 
 
 def timed(argv: list[str], base: Path, env: dict, stdin: str | None = None) -> float:

@@ -23,17 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from tests.support.project import stand_in_settings  # noqa: E402 - after the path
 
 HEALTH_TIMEOUT = 30
-SETTINGS = f"""
-project_name: jsbench
-container_prefix: jsbench
-network: {{name: jsbench-network}}
-public_url: http://localhost:28443
-ports: {{http: 28443, jvb_media: 10210, jvb_colibri: 28080, jicofo_rest: 28888}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{interval: 2, timeout: {HEALTH_TIMEOUT}}}
-"""
+SETTINGS = stand_in_settings("jsbench", 28443, 10210, 28080, 28888, timeout=HEALTH_TIMEOUT)
 
 
 def timed(argv: list[str], base: Path, env: dict, check: bool = True) -> float:

@@ -24,19 +24,18 @@ pytestmark = pytest.mark.docker
 
 PROJECT = "jscc"
 HTTPS_PORT = 19643
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: https://localhost:{HTTPS_PORT}
-ports:
-  {{http: 19680, https: {HTTPS_PORT}, jvb_media: 19610, jvb_colibri: 19681, jicofo_rest: 19688}}
-https:
-  enabled: true
-  certificate: {{cert: certs/site.crt, key: certs/site.key}}
-images: {{repository: jitsi-stack-testbed, tag: good, coturn: "jitsi-stack-testbed/coturn:good"}}
-health: {{timeout: 120, interval: 2}}
-auth: {{enabled: true, type: internal, guests: true}}
+SETTINGS = (
+    stand_in_settings(
+        PROJECT,
+        19680,
+        19610,
+        19681,
+        19688,
+        https=HTTPS_PORT,
+        images={"coturn": '"jitsi-stack-testbed/coturn:good"'},
+    )
+    + """
+auth: {enabled: true, type: internal, guests: true}
 turn:
   enabled: true
   host: localhost
@@ -45,6 +44,7 @@ turn:
   relay_min: 19650
   relay_max: 19659
 """
+)
 PASSWORD = 'Agent"Pass\\word €1'  # a quote, a backslash, a space and UTF-8: all reach prosody
 
 

@@ -16,27 +16,19 @@ import time
 
 import pytest
 
-from tests.support.project import containers, inv, started_stack, tree_snapshot
+from tests.support.project import containers, inv, stand_in_settings, started_stack, tree_snapshot
 from tests.unit.cli.test_bad_input_certs import _cert, _key_pem, _pem
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "jscert"
 HTTPS_PORT = 25443
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: https://localhost:{HTTPS_PORT}
-ports:
-  {{http: 25080, https: {HTTPS_PORT}, jvb_media: 11510, jvb_colibri: 25081, jicofo_rest: 25088}}
-https:
-  enabled: true
-  certificate: {{cert: certs/site.crt, key: certs/site.key}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-auth: {{enabled: true, type: internal, guests: true}}
+SETTINGS = (
+    stand_in_settings(PROJECT, 25080, 11510, 25081, 25088, https=HTTPS_PORT)
+    + """
+auth: {enabled: true, type: internal, guests: true}
 """
+)
 LIFETIME = 20  # seconds the leaf is valid after it is made: `inv start` renders at once
 PASSWORD = "Agent-pass-4711"
 WARNING = "warning: https.certificate.cert: the certificate expired on "

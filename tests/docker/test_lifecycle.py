@@ -23,6 +23,7 @@ from tests.support.project import (
     force_down,
     inv,
     networks,
+    stand_in_settings,
     status_json,
     wait_for,
     write_settings,
@@ -31,15 +32,7 @@ from tests.support.project import (
 pytestmark = pytest.mark.docker
 
 PROJECT = "jstest"
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:18443
-ports: {{http: 18443, jvb_media: 10110, jvb_colibri: 18080, jicofo_rest: 18888}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-"""
+SETTINGS = stand_in_settings(PROJECT, 18443, 10110, 18080, 18888)
 JITSI = ["jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"]
 
 

@@ -15,7 +15,14 @@ import requests
 
 from jitsi_stack.render import dashboards
 from jitsi_stack.smoke.xmpp import BoshClient, Deadline
-from tests.support.project import force_down, inv, started_stack, wait_for, write_settings
+from tests.support.project import (
+    force_down,
+    inv,
+    stand_in_settings,
+    started_stack,
+    wait_for,
+    write_settings,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -23,18 +30,19 @@ PROJECT = "jsm"
 PORT = 19860
 PROMETHEUS = 19866
 GRAFANA = 19867
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:{PORT}
-ports: {{http: {PORT}, jvb_media: 19861, jvb_colibri: 19862, jicofo_rest: 19864}}
-images:
-  repository: jitsi-stack-testbed
-  tag: good
-  prometheus: jitsi-stack-testbed/prometheus:good
-  grafana: jitsi-stack-testbed/grafana:good
-health: {{timeout: 120, interval: 2}}
+SETTINGS = (
+    stand_in_settings(
+        PROJECT,
+        PORT,
+        19861,
+        19862,
+        19864,
+        images={
+            "prometheus": "jitsi-stack-testbed/prometheus:good",
+            "grafana": "jitsi-stack-testbed/grafana:good",
+        },
+    )
+    + f"""
 jvb: {{count: 2}}
 metrics:
   enabled: true
@@ -43,6 +51,7 @@ metrics:
   grafana_port: {GRAFANA}
   subnet: 10.213.214.0/28
 """
+)
 API = f"http://127.0.0.1:{PROMETHEUS}/api/v1"
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from jitsi_stack.store import secrets
-from tests.support.project import force_down, inv, status_json, wait_for, write_settings
+from tests.support.project import (
+    force_down,
+    inv,
+    stand_in_settings,
+    status_json,
+    wait_for,
+    write_settings,
+)
 
 pytestmark = [
     pytest.mark.docker,
@@ -24,15 +31,7 @@ pytestmark = [
 ]
 
 PROJECT = "jsdaemon"
-SETTINGS = f"""
-project_name: {PROJECT}
-container_prefix: {PROJECT}
-network: {{name: {PROJECT}-network}}
-public_url: http://localhost:19343
-ports: {{http: 19343, jvb_media: 11010, jvb_colibri: 19380, jicofo_rest: 19388}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
-health: {{timeout: 120, interval: 2}}
-"""
+SETTINGS = stand_in_settings(PROJECT, 19343, 11010, 19380, 19388)
 
 
 def docker_answers() -> bool:

@@ -162,18 +162,35 @@ def force_down(project: str) -> None:
 
 
 def stand_in_settings(
-    project: str, http: int, media: int, colibri: int, jicofo: int, timeout: int = 120
+    project: str,
+    http: int,
+    media: int,
+    colibri: int,
+    jicofo: int,
+    timeout: int = 120,
+    *,
+    https: int | None = None,
+    images: dict[str, str] | None = None,
 ) -> str:
-    """jitsi-stack.yml of a testbed stack with its own names and ports (append the rest)."""
-    return f"""
+    """jitsi-stack.yml of a testbed stack with its own names and ports (append the rest):
+    the one header every Docker test and bench writes. https: serve on this port with the
+    site certificate at certs/site.crt and certs/site.key (the test writes them); images:
+    more images than the testbed's jitsi ones, e.g. {"coturn": "jitsi-stack-testbed/..."}."""
+    url = f"https://localhost:{https}" if https else f"http://localhost:{http}"
+    secure = f"https: {https}, " if https else ""
+    more = "".join(f", {name}: {value}" for name, value in (images or {}).items())
+    text = f"""
 project_name: {project}
 container_prefix: {project}
 network: {{name: {project}-network}}
-public_url: http://localhost:{http}
-ports: {{http: {http}, jvb_media: {media}, jvb_colibri: {colibri}, jicofo_rest: {jicofo}}}
-images: {{repository: jitsi-stack-testbed, tag: good}}
+public_url: {url}
+ports: {{http: {http}, {secure}jvb_media: {media}, jvb_colibri: {colibri}, jicofo_rest: {jicofo}}}
+images: {{repository: jitsi-stack-testbed, tag: good{more}}}
 health: {{timeout: {timeout}, interval: 2}}
 """
+    if https:
+        text += "https: {enabled: true, certificate: {cert: certs/site.crt, key: certs/site.key}}\n"
+    return text
 
 
 @contextlib.contextmanager
