@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import StackError
+from ..errors import UsageError
 
 MAX_BYTES = 1 << 20  # 1 MiB: env.example is 10 kB; a real .env a few times that
 
@@ -67,7 +67,7 @@ class Dotenv:
         return {e.name: e for e in self.entries}
 
 
-class DotenvError(StackError):
+class DotenvError(UsageError):
     pass
 
 

@@ -48,14 +48,14 @@ LINES = [
     ("YAML: style", "KEY: value"),
     ("CRLF=windows\r", "a CRLF line end"),
     ('QCRLF="quoted"\r', "a quoted value before CRLF"),
-    ("MULTI=\"first\nsecond\"", "a line break inside double quotes"),
-    ("AFTER=\"q\" # comment", "comment after a quoted value"),
+    ('MULTI="first\nsecond"', "a line break inside double quotes"),
+    ('AFTER="q" # comment', "comment after a quoted value"),
     ("DUP=first", "a name given twice: the last wins"),
     ("DUP=second", "a name given twice: the last wins"),
     ("LATER=${UNSETYET}", "a name set only further down is empty"),
     ("UNSETYET=now", ""),
     ("BRACE=${PLAIN:-a}b}", "a } after the closing brace is text"),
-    ("OCT=\"\\0101\"", "octal escape"),
+    ('OCT="\\0101"', "octal escape"),
     ("UNI=grüße ✓", "UTF-8"),
 ]
 
