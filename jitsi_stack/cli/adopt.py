@@ -32,7 +32,8 @@ def adopt_task(c, env_file, config="", force=False, json=False):
     root = project.root(c)
     runner = Runner.from_context(c)
     p = adopt.plan(Path(env_file), root, config)
-    running = _running(runner, p)
+    adopt.check(p, root, force=force, running=[])  # the files first: no Docker needed
+    adopt.check(p, root, force=force, running=_running(runner, p))
     if json:
         ui.plain(p.as_json())
     else:
@@ -48,7 +49,6 @@ def adopt_task(c, env_file, config="", force=False, json=False):
         )
     for warning in p.warnings:
         ui.warn(warning)
-    adopt.check(p, root, force=force, running=running)
     if runner.dry:
         ui.info("dry run: nothing written")
         return
@@ -66,7 +66,7 @@ def _running(runner: Runner, p) -> list[str]:
     from ..errors import DockerError
     from ..ops import adopt
 
-    engine = Engine.local(runner)
+    engine = Engine.local(Runner())  # a read-only question: asked in --dry too
     if not engine.available():
         ui.warn("could not ask Docker which containers run: stop the old deployment first")
         return []

@@ -151,8 +151,11 @@ def plan(env_file: Path, root: Path, config: str = "") -> Plan:
     for entry in dotenv.entries:
         name, value = entry.name, entry.value
         if last[name] is not entry:
-            p.rows.append(
-                Row(name, entry.line, _mask(name, value), "-", f"set again on {last[name].line}")
+            # Compose takes the last line; a file that says two things is refused, so the
+            # operator picks (the reader's warning says the same)
+            problems.append(
+                f"{label}:{last[name].line}: {name} is set again (first on line {entry.line}): "
+                "Compose uses the last one; delete the line you do not mean"
             )
             continue
         shown = _mask(name, value)
@@ -219,6 +222,49 @@ def plan(env_file: Path, root: Path, config: str = "") -> Plan:
     if problems:
         raise SettingsError([_no_secret(problem, values) for problem in problems])
     return p
+
+
+def destination(name: str) -> tuple[str, str]:
+    """Where plan() puts a variable that has a value, and why, decided in plan()'s order:
+    the table of docs/adopt-variables.md (tools/gen_adopt_doc.py)."""
+    if name in store.SECRET_NAMES:
+        return (
+            paths.SECRETS,
+            "kept exactly (prosody's account uses it); refused unless 32-128 letters and digits",
+        )
+    if name == "CONFIG":
+        return paths.CONFIG_DIR, "the data folder, moved with one rename (or refused)"
+    if name == "COMPOSE_PROJECT_NAME":
+        return "-", "names the old containers, which must be stopped first"
+    if name in BY_VARIABLE:
+        key = BY_VARIABLE[name]
+        if name == "JWT_APP_SECRET":
+            return (
+                f"{paths.SECRETS} or {key}",
+                "secrets.env when it holds 32-128 letters and digits",
+            )
+        why = "its setting" + (" (negated)" if key in NEGATED else "")
+        implied = {
+            "ENABLE_RECORDING": "; also services.jibri",
+            "ENABLE_TRANSCRIPTIONS": "; also services.transcriber",
+            "JIGASI_SIP_URI": "; also services.jigasi",
+            "AUTH_TYPE": "; jwt also sets auth.jwt.moderator_from_token: false",
+        }
+        return key, why + implied.get(name, "")
+    if name in REMOVED:
+        if name == "DOCKER_HOST_ADDRESS":
+            return "jvb.advertise_ips", "when JVB_ADVERTISE_IPS is empty, as upstream's jvb does"
+        return "-", f"not carried: {REMOVED[name]}"
+    if name in DERIVED:
+        target = DERIVED[name]
+        if name in ("TURN_HOST", "TURNS_HOST", "STUN_HOST"):
+            return "turn.host", "with turn.enabled and turn.server: external"
+        if target in FIELDS and FIELDS[target].kind == "bool":
+            return target, f"true when set: jitsi-stack derives {name} from it"
+        return "-", f"derived by jitsi-stack {target}"
+    if name in variables():
+        return f"env.{name}", "passed through"
+    return "-", f"not carried: no docker-jitsi-meet service reads it at {RELEASE}"
 
 
 def _internal(p: Plan, entry: compose_env.Entry, problems: list[str], label: str) -> None:
@@ -289,6 +335,15 @@ def _implied(p: Plan, values: dict[str, str], put) -> None:
             "ENABLE_TRANSCRIPTIONS",
             "transcriptions run the transcriber (transcriber.yml)",
         )
+    if p.settings.get("auth.type") == "jwt":
+        # docker-jitsi-meet's JWT: jicofo's own authentication makes every token holder a
+        # moderator; auth.jwt.moderator_from_token: false is that behaviour (schema)
+        put(
+            "auth.jwt.moderator_from_token",
+            False,
+            "AUTH_TYPE",
+            "upstream's JWT: every token holder is moderator",
+        )
     if values.get("JIGASI_SIP_URI"):
         put("services.jigasi", True, "JIGASI_SIP_URI", "a SIP account runs jigasi (jigasi.yml)")
 
@@ -296,11 +351,13 @@ def _implied(p: Plan, values: dict[str, str], put) -> None:
 def _upstream_defaults(p: Plan, values: dict[str, str], put) -> None:
     """A variable the file leaves out gets docker-jitsi-meet's default, not ours, where the
     two differ (data/upstream_vars.json's defaults): HTTPS on unless DISABLE_HTTPS, no
-    guests with authentication unless ENABLE_GUESTS. Only booleans with a plain default,
-    only in the sections in use."""
+    guests with authentication unless ENABLE_GUESTS, TURN on port 443 over TCP. Only plain
+    defaults (one `value`), only in the sections in use."""
     for key, spec in FIELDS.items():
         name = spec.upstream
-        if not name or name in values or key in p.settings or spec.kind != "bool":
+        if not name or name in values or key in p.settings:
+            continue
+        if spec.kind not in ("bool", "port", "int", "list"):
             continue
         section = key.split(".")[0]
         if section in ("auth", "turn", "metrics") and not p.settings.get(f"{section}.enabled"):
@@ -308,16 +365,12 @@ def _upstream_defaults(p: Plan, values: dict[str, str], put) -> None:
         default = variables()[name].default
         if not (default.startswith("`") and default.endswith("`") and default.count("`") == 2):
             continue
-        theirs = tpl_bool(default.strip("`"), False)
-        if key in NEGATED:
-            theirs = not theirs
-        if theirs != spec.default:
-            put(
-                key,
-                theirs,
-                name,
-                f"not in the file: docker-jitsi-meet's default {name}={default.strip('`')}",
-            )
+        token = default.strip("`")
+        problems: list[str] = []
+        theirs = _convert(key, name, token, name, problems)
+        if problems or theirs is None or theirs == spec.default:
+            continue
+        put(key, theirs, name, f"not in the file: docker-jitsi-meet's default {name}={token}")
 
 
 def _convert(key: str, name: str, value: str, where: str, problems: list[str]) -> Any:
