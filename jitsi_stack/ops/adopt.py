@@ -426,7 +426,20 @@ def _config(p: Plan, values: dict[str, str], env_file: Path, given: str, problem
 def _rule_problems(p: Plan, root: Path) -> list[str]:
     """The rules every render runs, on the adopted settings; each problem on its line."""
     try:
-        tree, sources = layers.merge([layers.Layer("file:adopt", _flat(p.settings))])
+        # what the next load will see: the adopted file, then jitsi-stack.local.yml and
+        # JITSI_STACK_* as always (settings/layers.py), so the names checked are the ones
+        # that will run
+        stack = [layers.Layer("file:adopt", _flat(p.settings))]
+        local = Path(root) / paths.LOCAL_SETTINGS
+        if local.exists():
+            flat, problems = layers.flatten(
+                layers.read_yaml(local, paths.LOCAL_SETTINGS), paths.LOCAL_SETTINGS
+            )
+            if problems:
+                return problems
+            stack.append(layers.Layer(f"file:{paths.LOCAL_SETTINGS}", flat, local))
+        stack += layers.env_layers(os.environ)
+        tree, sources = layers.merge(stack)
     except SettingsError as err:
         return err.problems
     s = layers.Settings(Path(root), tree, sources)
@@ -436,8 +449,11 @@ def _rule_problems(p: Plan, root: Path) -> list[str]:
     out = []
     for problem in errors:
         key = problem.split(":", 1)[0]
-        origin = p.origin.get(key, "")
-        where = origin.split(" ")[0] if origin and not origin.startswith("-") else p.label
+        origin = p.origin.get(key)
+        if origin is None:  # set by jitsi-stack.local.yml or JITSI_STACK_*: named already
+            out.append(problem)
+            continue
+        where = p.label if origin.startswith("-") else origin.split(" ")[0]
         out.append(f"{where}: {problem}")
     return out
 
