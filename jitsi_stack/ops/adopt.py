@@ -636,10 +636,13 @@ def apply(p: Plan, root: Path, *, force: bool) -> list[str]:
         os.rename(p.config, dest)
         moved = True
         done.append(f"moved {p.config} to {paths.CONFIG_DIR} (one rename)")
+    aside: list[tuple[Path, Path]] = []
     try:
         backup = f"{paths.BACKUPS}/adopt-{stamp}"
         for rel in (paths.CUSTOM_CONFIG, paths.ROOT_ENV, paths.COMPOSE_FILE, paths.ENV_FILE):
-            if _aside(root, rel, backup, p):
+            target = _aside(root, rel, backup)
+            if target is not None:
+                aside.append((root / rel, target))
                 done.append(f"kept the old {rel} as {backup}/{rel} (the first render writes it)")
         if p.secrets:
             current = store.read(root)
@@ -653,29 +656,28 @@ def apply(p: Plan, root: Path, *, force: bool) -> list[str]:
             f"wrote {paths.SETTINGS_FILE}"
             + (" (0600: it holds a secret secrets.env cannot)" if secret_in_file else "")
         )
-    except BaseException:
+    except BaseException:  # put back what moved, newest first
+        for path, target in reversed(aside):
+            os.rename(target, path)
         if moved:
             os.rename(dest, p.config)  # type: ignore[arg-type]
         raise
     return done
 
 
-def _aside(root: Path, rel: str, backup: str, p: Plan) -> bool:
-    """Move an old file the first render would take for a hand edit into the backup."""
+def _aside(root: Path, rel: str, backup: str) -> Path | None:
+    """Move an old file the first render would take for a hand edit into the backup;
+    where it went, or None."""
     path = root / rel
     if not os.path.isfile(path) or os.path.islink(path):
-        return False
-    manifest = files.read_manifest(root)
-    data = path.read_bytes()
-    if manifest.ours(rel, files.sha256(data)):
-        return False
-    if rel == paths.CUSTOM_CONFIG and data.strip():
-        pass  # its lines went into web.custom_config_js (plan)
+        return None
+    if files.read_manifest(root).ours(rel, files.sha256(path.read_bytes())):
+        return None
     target = root / backup / rel
     with files.open_dir(root, str(Path(backup) / Path(rel).parent), mode=0o700):
         pass
     os.rename(path, target)
-    return True
+    return target
 
 
 # -- shown ------------------------------------------------------------------------------

@@ -483,3 +483,21 @@ def test_secret_mode_holds_without_a_secret(tmp_path):
     root.mkdir()
     assert run_cli(root, "adopt", str(env_file), env=NO_DOCKER).returncode == 0
     assert stat.S_IMODE(os.stat(root / "jitsi-stack.yml").st_mode) == 0o644
+
+
+def test_config_names_the_adopted_line(tmp_path):
+    env_file = old_deployment(tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    assert run_cli(root, "adopt", str(env_file), env=NO_DOCKER).returncode == 0
+    proc = run_cli(root, "config", "--json", env=NO_DOCKER)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)["settings"]
+    assert shown["public_url"]["source"] == "file:jitsi-stack.yml, adopted from .env:25 PUBLIC_URL"
+    assert shown["https.enabled"]["source"] == "file:jitsi-stack.yml"  # upstream's default
+    assert shown["project_name"]["source"] == "default"
+    # an edited value keeps its comment only if the operator keeps it: the file decides
+    text = (root / "jitsi-stack.yml").read_text().replace("  # adopted from .env:22 TZ", "")
+    (root / "jitsi-stack.yml").write_text(text)
+    shown = json.loads(run_cli(root, "config", "--json", env=NO_DOCKER).stdout)["settings"]
+    assert shown["timezone"]["source"] == "file:jitsi-stack.yml"
