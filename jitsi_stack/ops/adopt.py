@@ -402,7 +402,11 @@ def _config(p: Plan, values: dict[str, str], env_file: Path, given: str, problem
             "(upstream's env.example uses ~/.jitsi-meet-cfg)"
         )
         return
-    path = Path(os.path.expanduser(raw))
+    if raw.startswith("~"):  # compose-go paths/home.go:27-37 ExpandUser: home joined with the rest
+        raw_path = os.path.join(os.path.expanduser("~"), raw[1:].lstrip("/"))
+    else:
+        raw_path = raw
+    path = Path(raw_path)
     if not path.is_absolute():
         path = (Path.cwd() if given else env_file.parent) / path
     label = "--config" if given else f"{p.label}:{p.config_line}: CONFIG"
@@ -490,6 +494,12 @@ def check(p: Plan, root: Path, *, force: bool, running: list[str]) -> None:
     dest = root / paths.CONFIG_DIR
     if p.config is None:
         return
+    link = _link_out(p.config)
+    if link:
+        raise UsageError(
+            f"CONFIG: {link} is a link out of the folder (to {os.readlink(link)}): the new "
+            "stack writes its tree without following links; put the folder itself there"
+        )
     if os.path.lexists(dest) and _same(dest, p.config):
         return
     if os.path.islink(dest):
@@ -508,6 +518,30 @@ def check(p: Plan, root: Path, *, force: bool, running: list[str]) -> None:
         raise UsageError(
             f"CONFIG: {p.config} is the project folder or above it: give its own data folder"
         )
+
+
+def _link_out(config: Path, depth: int = 3) -> str:
+    """A link in the first levels of CONFIG (where the services' folders are: web/,
+    storage/prosody, ...) that leads out of it; the render walks that tree with
+    O_NOFOLLOW (store/files.py) and would refuse it at the first start."""
+    top = os.path.realpath(config)
+    level = [str(config)]
+    for _ in range(depth):
+        below = []
+        for folder in level:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not (target == top or target.startswith(top + "/")):
+                        return entry.path
+                elif entry.is_dir(follow_symlinks=False):
+                    below.append(entry.path)
+        level = below
+    return ""
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -639,11 +673,13 @@ def apply(p: Plan, root: Path, *, force: bool) -> list[str]:
     aside: list[tuple[Path, Path]] = []
     try:
         backup = f"{paths.BACKUPS}/adopt-{stamp}"
-        for rel in (paths.CUSTOM_CONFIG, paths.ROOT_ENV, paths.COMPOSE_FILE, paths.ENV_FILE):
+        olds = (paths.CUSTOM_CONFIG, paths.ROOT_ENV, paths.COMPOSE_FILE, paths.ENV_FILE)
+        for rel in (*olds, *((paths.SETTINGS_FILE,) if force else ())):
             target = _aside(root, rel, backup)
             if target is not None:
                 aside.append((root / rel, target))
-                done.append(f"kept the old {rel} as {backup}/{rel} (the first render writes it)")
+                why = "--force" if rel == paths.SETTINGS_FILE else "the first render writes it"
+                done.append(f"kept the old {rel} as {backup}/{rel} ({why})")
         if p.secrets:
             current = store.read(root)
             store.save(root, {**current, **p.secrets})

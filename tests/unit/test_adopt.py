@@ -324,6 +324,13 @@ def _settings_there(old: Path, root: Path) -> None:
     (root / "jitsi-stack.yml").write_text("public_url: https://meet.example.com\n")
 
 
+def _link_inside(old: Path, root: Path) -> None:
+    outside = old.parent / "recordings-elsewhere"
+    outside.mkdir()
+    (old / "cfg" / "storage" / "jibri" / "recordings").rename(outside / "recordings")
+    (old / "cfg" / "storage" / "jibri" / "recordings").symlink_to(outside / "recordings")
+
+
 def _tree_there(old: Path, root: Path) -> None:
     (root / "jitsi-meet" / "web").mkdir(parents=True)
     (root / "jitsi-meet" / "web" / "config.js").write_text("// someone's\n")
@@ -389,6 +396,12 @@ CASES = [
         _fixture,
         "error: .env:13: CONFIG: ./cfg is a link to {tmp}/elsewhere: give the folder itself with --config {tmp}/elsewhere",
         setup=_config_link,
+    ),
+    Case(
+        "link-inside-config",
+        _fixture,
+        "error: CONFIG: {old}/cfg/storage/jibri/recordings is a link out of the folder (to {tmp}/recordings-elsewhere/recordings): the new stack writes its tree without following links; put the folder itself there",
+        setup=_link_inside,
     ),
     Case(
         "settings-there",
@@ -501,3 +514,43 @@ def test_config_names_the_adopted_line(tmp_path):
     (root / "jitsi-stack.yml").write_text(text)
     shown = json.loads(run_cli(root, "config", "--json", env=NO_DOCKER).stdout)["settings"]
     assert shown["timezone"]["source"] == "file:jitsi-stack.yml"
+
+
+def test_force_replaces_the_settings_file_and_keeps_the_old_one(tmp_path):
+    env_file = old_deployment(tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "jitsi-stack.yml").write_text("timezone: UTC\n")
+    proc = run_cli(root, "adopt", str(env_file), "--force", env=NO_DOCKER)
+    assert proc.returncode == 0, proc.stderr
+    assert "Europe/Berlin" in (root / "jitsi-stack.yml").read_text()
+    kept = list((root / ".jitsi-stack" / "backups").glob("adopt-*/jitsi-stack.yml"))
+    assert [k.read_text() for k in kept] == ["timezone: UTC\n"]
+
+
+def test_home_is_expanded_as_compose_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / ".jitsi-meet-cfg").mkdir(parents=True)
+    text = FIXTURE.read_text().replace("CONFIG=./cfg", "CONFIG=~/.jitsi-meet-cfg")
+    p = adopt.plan(old_deployment(tmp_path, text), tmp_path / "project")
+    assert p.config == tmp_path / "home" / ".jitsi-meet-cfg"
+
+
+def test_a_secret_upstream_accepts_is_kept_exactly_even_with_a_dollar(tmp_path):
+    """JWT_APP_SECRET of another form than secrets.env keeps goes to its setting (the file
+    is then 0600), and the rendered jitsi-meet/.env gives Compose back the same value."""
+    secret = "my$jwt secret#1"
+    text = FIXTURE.read_text().replace(
+        "AUTH_TYPE=internal", f"AUTH_TYPE=jwt\nJWT_APP_ID=callcenter\nJWT_APP_SECRET='{secret}'"
+    )
+    env_file = old_deployment(tmp_path, text)
+    root = tmp_path / "project"
+    root.mkdir()
+    proc = run_cli(root, "adopt", str(env_file), env=NO_DOCKER)
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    assert stat.S_IMODE(os.stat(root / "jitsi-stack.yml").st_mode) == 0o600
+    assert run_cli(root, "render", env=NO_DOCKER).returncode == 0
+    rendered = compose_env.read((root / "jitsi-meet" / ".env").read_bytes(), ".env").values()
+    assert rendered["JWT_APP_SECRET"] == secret
+    assert rendered["JVB_AUTH_PASSWORD"] == PASSWORDS["JVB_AUTH_PASSWORD"]
