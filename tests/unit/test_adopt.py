@@ -554,3 +554,13 @@ def test_a_secret_upstream_accepts_is_kept_exactly_even_with_a_dollar(tmp_path):
     rendered = compose_env.read((root / "jitsi-meet" / ".env").read_bytes(), ".env").values()
     assert rendered["JWT_APP_SECRET"] == secret
     assert rendered["JVB_AUTH_PASSWORD"] == PASSWORDS["JVB_AUTH_PASSWORD"]
+
+
+def test_guests_left_out_with_auth_follow_upstream(tmp_path):
+    """ENABLE_GUESTS left out: docker-jitsi-meet lets no guest in (its default 0), so the
+    adopted settings say auth.guests: false, not jitsi-stack's default true."""
+    text = FIXTURE.read_text().replace("ENABLE_GUESTS=1\n", "")
+    p = adopt.plan(old_deployment(tmp_path, text), tmp_path / "project")
+    assert p.settings["auth.guests"] is False
+    row = next(r for r in p.rows if r.variable == "ENABLE_GUESTS")
+    assert row.line == 0 and "docker-jitsi-meet's default ENABLE_GUESTS=0" in row.why
