@@ -32,6 +32,7 @@ def lint(session: nox.Session) -> None:
     session.run("python", "-m", "jitsi_stack.ops.lint")  # the defaults alone
     session.run("python", "tools/gen_settings_doc.py", "--check")
     session.run("python", "tools/gen_upstream.py", "--check")
+    session.run("python", "tools/gen_adopt_doc.py", "--check")
     if Path("docker-compose.yml").exists():  # a deployment lives here: is it current?
         session.run("jitsi-stack", "render", "--check")
 

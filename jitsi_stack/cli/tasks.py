@@ -18,6 +18,7 @@ from ..settings import project
 from ..store import paths
 from . import compat as invoke_compat
 from .access import addresses_task, token_task, users
+from .adopt import adopt_task
 from .backup import backup_task, restore_task
 from .helm import helm
 from .support import (
@@ -391,4 +392,5 @@ ns = Collection(
     users,
     swarm,
     helm,
+    adopt_task,
 )
