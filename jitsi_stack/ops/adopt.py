@@ -344,6 +344,11 @@ def _implied(p: Plan, values: dict[str, str], put) -> None:
             "AUTH_TYPE",
             "upstream's JWT: every token holder is moderator",
         )
+        p.warnings.append(
+            "auth.jwt.moderator_from_token: false keeps docker-jitsi-meet's roles: every "
+            "token holder, customers too, is moderator; set it to true so the token's "
+            "moderator claim decides (docs/tokens.md)"
+        )
     if values.get("JIGASI_SIP_URI"):
         put("services.jigasi", True, "JIGASI_SIP_URI", "a SIP account runs jigasi (jigasi.yml)")
 

@@ -219,6 +219,19 @@ def test_recording_brings_jibri_and_the_jwt_secret_goes_to_secrets_env(tmp_path)
     assert "auth.jwt.app_secret" not in p.settings
 
 
+def test_jwt_keeps_upstreams_roles_and_says_that_customers_are_moderators(tmp_path):
+    """docker-jitsi-meet's JWT makes every token holder moderator (jicofo's own
+    authentication): adopt keeps it, and says so, with the setting that changes it."""
+    text = FIXTURE.read_text().replace(
+        "AUTH_TYPE=internal", f"AUTH_TYPE=jwt\nJWT_APP_ID=callcenter\nJWT_APP_SECRET={'c' * 40}"
+    )
+    p = adopt.plan(old_deployment(tmp_path, text), tmp_path / "project")
+    assert p.settings["auth.jwt.moderator_from_token"] is False
+    (warning,) = [w for w in p.warnings if "moderator_from_token" in w]
+    assert "customers too, is moderator" in warning and "set it to true" in warning
+    assert not [w for w in _plan(tmp_path / "internal", "").warnings if "moderator" in w]
+
+
 def test_the_settings_file_reads_back_with_a_comment_per_value(tmp_path):
     p = adopt.plan(old_deployment(tmp_path), tmp_path / "project")
     text = adopt.yaml_text(p, "now")
