@@ -272,7 +272,10 @@ def parse_answers(output: str) -> list[Answer]:
 class Accounts:
     """The agent accounts of one stack (its prosody must be running)."""
 
-    def __init__(self, stack) -> None:
+    def __init__(self, stack, prosody=None, absent: str = "") -> None:
+        """prosody: what runs prosodyctl in prosody's container (`.exec(service, *cmd,
+        timeout=, input=)`): the Compose project's by default, a Swarm stack's through its
+        manager; absent: what to say when prosody does not run there."""
         auth = stack.d.auth
         if not auth.internal:
             now = "off" if not auth.type else f"auth.type: {auth.type}"
@@ -286,6 +289,8 @@ class Accounts:
                 f"users: prosody keeps accounts only with internal auth ({now}): {hint}"
             )
         self.stack = stack
+        self.prosody = prosody if prosody is not None else stack.compose
+        self.absent = absent or "prosody is not running: run `inv start` first"
         self.domain = stack.d.domains.xmpp
         self.hidden: set[str] = set()
 
@@ -297,7 +302,7 @@ class Accounts:
         stack = self.stack
         service = stack.d.service("prosody").name
         text = "\n".join(commands) + "\n"
-        result = stack.compose.exec(
+        result = self.prosody.exec(
             service,
             "prosodyctl",
             "--config",
@@ -311,7 +316,7 @@ class Accounts:
             return [Answer(True, "dry run") for _ in commands]
         output = self.mask(result.stdout + "\n" + result.stderr)
         if "is not running" in result.stderr and result.argv == ("docker", "exec"):
-            raise StackError(f"users {what}: prosody is not running: run `inv start` first")
+            raise StackError(f"users {what}: {self.absent}")
         if "Unable to connect to server" in output or "Connection error" in output:
             raise StackError(
                 f"users {what}: prosody's admin shell does not answer (is prosody healthy? "

@@ -9,7 +9,7 @@ from invoke import Collection, Exit, task
 
 from .. import ui
 from ..errors import StackError, UsageError
-from .support import _locked, _stack, detect_addresses, not_on_swarm, operator_errors
+from .support import _locked, _stack, detect_addresses, operator_errors, session
 
 # -- users: agent accounts (auth.type: internal) ------------------------------------------
 
@@ -17,10 +17,25 @@ PASSWORD_STDIN_HELP = "Read the password from stdin (one line), e.g. from a secr
 
 
 def _accounts(c, task: str):
+    """The agent accounts in the stack's prosody: this engine's Compose project, or the
+    Swarm stack's prosody task through swarm.docker_host (the manager)."""
     from ..access.users import Accounts
 
-    not_on_swarm(c, task)  # the accounts live in the stack's prosody, on its node
-    return Accounts(_stack(c))
+    here = session(c)
+    if here.swarm is None:
+        return Accounts(_stack(c))
+    from .. import swarm
+    from ..swarm import cluster
+
+    s = here.settings
+    _s, _d, _values, v = swarm.load(here.root, settings=s, deployment=here.d)
+    manager = cluster.client(s, here.runner, v.stack)
+    absent = (
+        f"prosody's task of Swarm stack {v.stack} does not run on the engine "
+        f"swarm.docker_host reaches ({s['swarm.docker_host'] or 'DOCKER_HOST'}): point it at "
+        f"the node that runs it (swarm.prosody_node: {s['swarm.prosody_node'] or 'not set'})"
+    )
+    return Accounts(_stack(c), prosody=manager, absent=absent)
 
 
 def _password(name: str, from_stdin: bool) -> str:

@@ -62,7 +62,6 @@ SWARM_INSTEAD = {
     "start": "change the settings, then `inv swarm.deploy`",
     "restart": "`inv swarm.deploy` (or `docker service update --force` on a manager)",
     "update": "set images.tag, then `inv swarm.deploy`",
-    "users": "make agents with prosodyctl on swarm.prosody_node, as docs/scaling.md says",
     "stop": "`inv swarm.rm` removes the stack (prosody's volume stays on its node)",
     "logs": "`docker service logs STACK_jitsi-web` on a manager (DOCKER_HOST=swarm.docker_host)",
     "clean": "`inv swarm.rm` first, then `inv clean` tidies this folder",

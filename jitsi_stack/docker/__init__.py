@@ -407,6 +407,30 @@ class Swarm:
             raise failure(result, f"docker {kind} inspect")
         return json.loads(result.stdout or "[]")
 
+    def exec(
+        self,
+        service: str,
+        *cmd: str,
+        timeout: float | None = None,
+        input: str | None = None,  # fed to cmd's stdin (passwords: never argv)
+    ) -> Result:
+        """Run cmd in the running task of the stack's service on the engine this client
+        reaches (a manager): `docker exec` cannot reach a task on another node. No such
+        task gives a failed Result saying so, as Compose.exec does."""
+        label = f"label=com.docker.swarm.service.name={self.stack}_{service}"
+        rows = self.json_lines("ps", "--filter", label, "--filter", "status=running")
+        if not rows:
+            return Result(("docker", "exec"), 1, "", f'service "{service}" is not running here')
+        return self.runner.run(
+            self.argv(
+                "exec", *(["--interactive"] if input is not None else []), rows[0]["ID"], *cmd
+            ),
+            timeout=timeout,
+            check=False,
+            what="docker exec",
+            input=input,
+        )
+
     def deploy(self, stack_file: Path) -> Result:
         return self.run(
             "stack", "deploy", "--prune", "--compose-file", str(stack_file), self.stack, timeout=300
