@@ -269,33 +269,19 @@ def parse_answers(output: str) -> list[Answer]:
     return answers
 
 
-class Accounts:
-    """The agent accounts of one stack (its prosody must be running)."""
+class ProsodyShell:
+    """prosodyctl's admin shell in the stack's prosody (it must be running)."""
 
-    def __init__(self, stack, prosody=None, absent: str = "") -> None:
+    def __init__(self, stack, prosody=None, absent: str = "", task: str = "users") -> None:
         """prosody: what runs prosodyctl in prosody's container (`.exec(service, *cmd,
         timeout=, input=)`): the Compose project's by default, a Swarm stack's through its
-        manager; absent: what to say when prosody does not run there."""
-        auth = stack.d.auth
-        if not auth.internal:
-            now = "off" if not auth.type else f"auth.type: {auth.type}"
-            hint = (
-                "with JWT, agents get tokens: inv token --room ROOM --name NAME"
-                if auth.type == "jwt"
-                else "set auth.enabled: true and auth.type: internal in jitsi-stack.yml, "
-                "then inv start"
-            )
-            raise UsageError(
-                f"users: prosody keeps accounts only with internal auth ({now}): {hint}"
-            )
+        manager; absent: what to say when prosody does not run there; task: the name the
+        errors start with."""
         self.stack = stack
         self.prosody = prosody if prosody is not None else stack.compose
         self.absent = absent or "prosody is not running: run `inv start` first"
-        self.domain = stack.d.domains.xmpp
+        self.task = task
         self.hidden: set[str] = set()
-
-    def jid(self, name: str) -> str:
-        return f"{name}@{self.domain}"
 
     def shell(self, commands: list[str], *, what: str) -> list[Answer]:
         """Run admin-shell commands in prosody; one result per command (in order)."""
@@ -315,20 +301,43 @@ class Accounts:
         if stack.runner.dry:
             return [Answer(True, "dry run") for _ in commands]
         output = self.mask(result.stdout + "\n" + result.stderr)
+        where = f"{self.task} {what}".strip()
         if "is not running" in result.stderr and result.argv == ("docker", "exec"):
-            raise StackError(f"users {what}: {self.absent}")
+            raise StackError(f"{where}: {self.absent}")
         if "Unable to connect to server" in output or "Connection error" in output:
             raise StackError(
-                f"users {what}: prosody's admin shell does not answer (is prosody healthy? "
-                "`inv status`)"
+                f"{where}: prosody's admin shell does not answer (is prosody healthy? `inv status`)"
             )
         answers = parse_answers(output)
         if not result.ok and not answers:
-            raise StackError(f"users {what}: prosodyctl failed: {_last(output)}")
+            raise StackError(f"{where}: prosodyctl failed: {_last(output)}")
         return answers
 
     def mask(self, text: str) -> str:
         return secret_store.mask(text, self.hidden | self.stack.hidden())
+
+
+class Accounts(ProsodyShell):
+    """The agent accounts of one stack (its prosody must be running)."""
+
+    def __init__(self, stack, prosody=None, absent: str = "") -> None:
+        auth = stack.d.auth
+        if not auth.internal:
+            now = "off" if not auth.type else f"auth.type: {auth.type}"
+            hint = (
+                "with JWT, agents get tokens: inv token --room ROOM --name NAME"
+                if auth.type == "jwt"
+                else "set auth.enabled: true and auth.type: internal in jitsi-stack.yml, "
+                "then inv start"
+            )
+            raise UsageError(
+                f"users: prosody keeps accounts only with internal auth ({now}): {hint}"
+            )
+        super().__init__(stack, prosody, absent)
+        self.domain = stack.d.domains.xmpp
+
+    def jid(self, name: str) -> str:
+        return f"{name}@{self.domain}"
 
     # -- the verbs ---------------------------------------------------------------------
 

@@ -21,21 +21,27 @@ def _accounts(c, task: str):
     Swarm stack's prosody task through swarm.docker_host (the manager)."""
     from ..access.users import Accounts
 
-    here = session(c)
-    if here.swarm is None:
+    if session(c).swarm is None:
         return Accounts(_stack(c))
+    manager, absent = swarm_prosody(c)
+    return Accounts(_stack(c), prosody=manager, absent=absent)
+
+
+def swarm_prosody(c):
+    """(the Swarm manager that runs prosodyctl in prosody's task, what to say when that
+    task is not on the manager's engine)."""
     from .. import swarm
     from ..swarm import cluster
 
+    here = session(c)
     s = here.settings
     _s, _d, _values, v = swarm.load(here.root, settings=s, deployment=here.d)
-    manager = cluster.client(s, here.runner, v.stack)
     absent = (
         f"prosody's task of Swarm stack {v.stack} does not run on the engine "
-        f"swarm.docker_host reaches ({s['swarm.docker_host'] or 'DOCKER_HOST'}): point it at "
-        f"the node that runs it (swarm.prosody_node: {s['swarm.prosody_node'] or 'not set'})"
+        f"swarm.docker_host reaches ({s['swarm.docker_host'] or 'DOCKER_HOST'}): set "
+        "swarm.prosody_node to that manager (docs/scaling.md)"
     )
-    return Accounts(_stack(c), prosody=manager, absent=absent)
+    return cluster.client(s, here.runner, v.stack), absent
 
 
 def _password(name: str, from_stdin: bool) -> str:

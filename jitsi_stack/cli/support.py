@@ -66,8 +66,6 @@ SWARM_INSTEAD = {
     "logs": "`docker service logs STACK_jitsi-web` on a manager (DOCKER_HOST=swarm.docker_host)",
     "clean": "`inv swarm.rm` first, then `inv clean` tidies this folder",
     "smoke": "check the Swarm's web: `inv smoke --url http://NODE:PORT`",
-    "rotate-secrets": "not on Swarm yet: the internal accounts it must replace are in "
-    "prosody's volume on its node, which this task does not reach (docs/scaling.md)",
 }
 
 

@@ -284,7 +284,9 @@ def rotate_secrets_task(c, yes=False):
     from ..ops.stack import Stack, up
     from ..render import apply
 
-    not_on_swarm(c, "rotate-secrets")
+    if session(c).swarm is not None:
+        _rotate_on_swarm(c, yes)
+        return
     stack = _stack(c)
     apply.refuse_lapsed(stack.d)  # it renders at its end: refuse before anything changes
     preflight.check_docker(stack.runner)  # before anything changes: services are recreated
@@ -296,6 +298,33 @@ def rotate_secrets_task(c, yes=False):
         seconds = up(Stack(stack.d, stack.runner, stack.warnings), [], recreate=True)
     if seconds is not None:
         ui.info(f"all services use the new passwords; healthy after {seconds:.1f}s")
+
+
+def _rotate_on_swarm(c, yes: bool) -> None:
+    """rotate-secrets where the stack runs: the internal accounts deleted in prosody's task
+    (through the manager), the new secrets stored, the stack deployed again; this machine's
+    engine is not touched."""
+    from ..access.users import ProsodyShell
+    from ..ops import clean, rotate
+    from ..swarm import cluster
+    from .access import swarm_prosody
+
+    here = session(c)
+    stack = here.stack()
+    manager, absent = swarm_prosody(c)
+    prosody = ProsodyShell(stack, manager, absent, task="rotate-secrets")
+    prosody.shell(["server:version()"], what="")  # reachable, before anything changes
+    if not here.runner.dry:
+        clean.confirm("rotate-secrets", rotate.SWARM_DESCRIPTION, yes, ui.interactive())
+    with _locked(c, "rotate-secrets"):
+        prosody.shell([f'user:delete("{jid}")' for jid in rotate.internal_jids(stack.d)],
+                      what="")  # fmt: skip
+        if here.runner.dry:
+            return
+        backup = rotate.new_secrets(stack)
+        ui.info(f"old passwords saved to {backup}; prosody's internal accounts deleted")
+        cluster.deploy(here.root, here.runner, 300, settings=here.settings, deployment=here.d)
+    ui.info("the stack runs with the new passwords (`inv swarm.status` shows it)")
 
 
 def _cafile(value: str) -> str:

@@ -360,7 +360,6 @@ def test_web_resolves_prosody_again_within_seconds(root):
         (("clean", "--yes"), "`inv swarm.rm` first"),
         (("clean", "--all", "--yes"), "`inv swarm.rm` first"),
         (("smoke",), "`inv smoke --url http://NODE:PORT`"),
-        (("rotate-secrets", "--yes"), "not on Swarm yet"),
     ],
 )
 def test_a_swarm_project_never_gets_a_second_deployment_on_this_engine(root, argv, instead):
