@@ -1,5 +1,8 @@
 """`inv update`: pull, recreate, verify health, roll back by itself when health fails.
 
+The bridges go first, one at a time: each is put in drain and recreated once its calls
+have ended or jvb.drain_timeout passed (ops/drain.py); then everything else at once.
+
 Before anything changes, state.json records the running tag and image ids and a
 `pending` marker. The chosen tag is kept there as an override of images.tag
 (shown by `inv config` with its source). An update that fails, or is
@@ -18,7 +21,7 @@ from ..settings import project
 from ..store import paths, state
 from ..validators import tag_problem
 from . import preflight
-from .stack import Stack, report_render, up
+from .stack import Stack, changed_bridges, report_render, roll_bridges, up
 
 
 def _now() -> str:
@@ -104,7 +107,11 @@ def update(
     _choose(root, target)
     ui.info(f"updating {current} -> {target}" if target != current else f"refreshing {current}")
     try:
-        up(Stack.load(root, runner), [])
+        new = Stack.load(root, runner)
+        # the bridges first, one at a time, each drained of its calls (ops/drain.py), then
+        # the rest at once; the rollback below recreates without draining
+        roll_bridges(new, changed_bridges(new))
+        up(new, [])
     except (StackError, KeyboardInterrupt) as err:
         if rollback or target == current:  # nothing else to go back to
             _finish(root)
