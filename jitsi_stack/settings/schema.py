@@ -342,7 +342,8 @@ SCHEMA: dict[str, Any] = {
             900,
             "Seconds `inv update`, `inv restart`, `inv stop` and a lower jvb.count wait for "
             "the calls on a bridge to end (its endpoints to reach 0) after putting it in "
-            "drain, before they recreate, stop or remove it (0 to 86400; 0: do not wait).",
+            "drain, before they recreate, stop or remove it (1 to 86400; `inv stop --no-drain` "
+            "does not wait).",
         ),
         "drain_on_timeout": Field(
             "choice",

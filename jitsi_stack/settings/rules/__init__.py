@@ -263,9 +263,9 @@ def _ports(s, errors) -> None:
     claim("ports.http", "tcp", s["ports.http"])
     if s["https.enabled"]:
         claim("ports.https", "tcp", s["ports.https"])
-    if not 0 <= s["jvb.drain_timeout"] <= MAX_DRAIN_SECONDS:
+    if not 1 <= s["jvb.drain_timeout"] <= MAX_DRAIN_SECONDS:
         errors.append(
-            f"jvb.drain_timeout: {s['jvb.drain_timeout']} seconds: use 0 to "
+            f"jvb.drain_timeout: {s['jvb.drain_timeout']} seconds: use 1 to "
             f"{MAX_DRAIN_SECONDS} (jvb's graceful-shutdown-max-duration, 24 hours)"
         )
     count = s["jvb.count"]
