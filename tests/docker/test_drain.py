@@ -28,7 +28,8 @@ pytestmark = pytest.mark.docker
 
 PROJECT = "jsdrain"
 HTTP, MEDIA, COLIBRI, JICOFO = 24443, 12400, 24080, 24888
-TAG = "jsdrain2"  # a second tag of the testbed images, only this module's
+START = "jsdrain1"  # the testbed images under this module's own tags
+TAG = "jsdrain2"  # what `inv update --tag` switches to
 SERVICES = ("web", "prosody", "jicofo", "jvb")
 COLIBRI2 = "jitsi:colibri2"
 BRIDGE_JID = "jvb@auth.meet.jitsi/{nick}"  # the stand-in's resource is its nickname
@@ -37,7 +38,9 @@ WAIT = 240  # seconds for a sign of the task before the test gives up
 
 def settings(count: int, timeout: int = 200) -> str:
     return (
-        stand_in_settings(PROJECT, HTTP, MEDIA, COLIBRI, JICOFO)
+        stand_in_settings(PROJECT, HTTP, MEDIA, COLIBRI, JICOFO).replace(
+            "tag: good", f"tag: {START}"
+        )
         + f"jvb: {{count: {count}, drain_timeout: {timeout}}}\n"
     )
 
@@ -147,21 +150,43 @@ class Task:
         return self.proc.returncode, "\n".join(self.lines) + "\n" + out
 
 
+def own_tags(*tags: str) -> list[str]:
+    """Tag the testbed images as `tags`, the bridge from this tree's stand-in (the one with
+    drain): work trees share the engine, and another tree's build may put its own jvb
+    stand-in under :good at any time. Returns the references made (to remove after)."""
+    from tests.testbed.build import LABEL, build_images, image_ref, sources_hash
+
+    def label(ref: str) -> str:
+        return subprocess.run(
+            ["docker", "image", "inspect", "-f", f'{{{{index .Config.Labels "{LABEL}"}}}}', ref],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+
+    made = []
+    for _attempt in range(3):
+        if label(image_ref("jvb")) != sources_hash():
+            build_images(only=("jvb",))
+        for tag in tags:
+            for svc in SERVICES:
+                ref = image_ref(svc, tag)
+                subprocess.run(["docker", "tag", image_ref(svc), ref], check=True)
+                made.append(ref)
+        if all(label(image_ref("jvb", tag)) == sources_hash() for tag in tags):
+            return made
+    raise AssertionError("another work tree keeps replacing the jvb stand-in under :good")
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, testbed_images):
-    for svc in SERVICES:
-        repo = f"jitsi-stack-testbed/{svc}"
-        subprocess.run(["docker", "tag", f"{repo}:good", f"{repo}:{TAG}"], check=True)
+    made = own_tags(START, TAG)
     folder = tmp_path_factory.mktemp("drain") / "project"
     try:
         with started_stack(folder, PROJECT, settings(2)) as (base, _):
             yield base
     finally:
-        subprocess.run(
-            ["docker", "image", "rm", *(f"jitsi-stack-testbed/{s}:{TAG}" for s in SERVICES)],
-            capture_output=True,
-            check=False,
-        )
+        subprocess.run(["docker", "image", "rm", *made], capture_output=True, check=False)
 
 
 def test_update_drains_the_bridge_with_a_call_first_and_the_other_takes_new_ones(stack):
