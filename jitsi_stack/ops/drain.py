@@ -290,6 +290,49 @@ class Drainer:
             act(bridge)
 
 
+# -- jicofo sees the bridge again ------------------------------------------------------------
+
+
+def jicofo_operational(port: int, timeout: float = TIMEOUT) -> int | None:
+    """jicofo's count of operational bridges (GET /stats, bridge_selector; jicofo's REST
+    port on the host's loopback, ports.jicofo_rest), None when it does not answer."""
+    import json
+
+    try:
+        data = json.loads(_http(port, "GET", "/stats", timeout))
+        value = (data.get("bridge_selector") or {}).get("operational_bridge_count")
+        return int(value) if value is not None else None
+    except (OSError, http.client.HTTPException, NoAnswer, ValueError, TypeError, AttributeError):
+        return None
+
+
+def wait_operational(
+    port: int,
+    wanted: int,
+    timeout: float,
+    *,
+    ask=jicofo_operational,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    warn: Callable[[str], None] = ui.warn,
+) -> bool:
+    """Wait until jicofo counts `wanted` operational bridges, so the next bridge drains only
+    once jicofo can send new conferences to the one just recreated. A jicofo that does not
+    answer is not waited for (True: nothing to wait on); the timeout is one warning."""
+    start = clock()
+    while True:
+        count = ask(port)
+        if count is None or count >= wanted:
+            return True
+        if clock() - start >= timeout:
+            warn(
+                f"jicofo counts {count} of {wanted} bridges operational after {timeout:.0f}s: "
+                "going on"
+            )
+            return False
+        sleep(0.5)
+
+
 # -- on a stack -----------------------------------------------------------------------------
 
 

@@ -462,6 +462,12 @@ def roll_bridges(stack: Stack, services: list[str], *, recreate: bool = True) ->
 
     def recreate_one(service: str) -> None:
         up(stack, [service], recreate=recreate, no_deps=True)
+        if stack.runner.dry or not stack.d.has("jicofo"):
+            return
+        # the bridge is healthy; before the next one drains, jicofo must count it again
+        running = drain.running_bridges(stack.d, stack.compose.ps())
+        jicofo = stack.d.port("ports.jicofo_rest").host
+        drain.wait_operational(jicofo, len(running), stack.d.health_timeout)
 
     return drain.roll(stack, services, recreate_one, keeps=True)
 

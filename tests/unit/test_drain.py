@@ -335,6 +335,7 @@ class FakeStack:
             names=["jitsi-web", *bridges],
             drain_timeout=timeout,
             drain_on_timeout="continue",
+            has=lambda key: False,  # no jicofo to ask
         )
         self.compose = FakeCompose(rows)
         self.runner = FakeRunner()
@@ -432,3 +433,61 @@ def test_dry_roll_says_what_it_would_drain_and_asks_nothing(fake_api):
     acted: list[str] = []
     assert drain.roll(stack, ["jitsi-jvb"], acted.append, keeps=True) == ["jitsi-jvb"]
     assert acted == ["jitsi-jvb"] and fake_api.calls == []
+
+
+# -- jicofo counts the recreated bridge before the next one drains -----------------------------
+
+
+def test_wait_operational_waits_for_jicofos_count_then_goes_on():
+    answers = [1, 1, 2]
+    clock = Clock()
+    warned: list[str] = []
+    ok = drain.wait_operational(
+        8888,
+        2,
+        60,
+        ask=lambda port: answers.pop(0),
+        clock=clock,
+        sleep=clock.sleep,
+        warn=warned.append,
+    )
+    assert ok and clock.now == 101.0 and warned == []
+
+
+def test_wait_operational_timeout_is_one_warning_and_a_silent_jicofo_is_not_waited_for():
+    clock = Clock()
+    warned: list[str] = []
+    ok = drain.wait_operational(
+        8888, 2, 3, ask=lambda port: 1, clock=clock, sleep=clock.sleep, warn=warned.append
+    )
+    assert not ok
+    assert warned == ["jicofo counts 1 of 2 bridges operational after 3s: going on"]
+    assert drain.wait_operational(8888, 2, 3, ask=lambda port: None, clock=clock, sleep=None)
+
+
+def test_jicofo_operational_reads_the_bridge_selector_and_is_none_when_closed():
+    import json
+    import socket
+
+    class Stats(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"bridge_selector": {"operational_bridge_count": 3}}).encode()
+            self.send_response(200 if self.path == "/stats" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stats)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert drain.jicofo_operational(server.server_address[1]) == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert drain.jicofo_operational(port, timeout=1) is None
