@@ -496,18 +496,15 @@ def stop(stack: Stack, services: list[str], *, drain_first: bool = True) -> None
     from . import drain
 
     if drain_first:
+        names = set(stack.d.names)  # a bridge the compose file no longer has: compose's own
         expected = services or [c.service for c in stack.compose.ps()]
-        bridges = [s for s in expected if drain.is_bridge(stack.d, s)]
+        bridges = [s for s in expected if s in names and drain.is_bridge(stack.d, s)]
 
         def stop_one(service: str) -> None:
             stack.compose.run("stop", service, capture=False)
 
         done = drain.roll(stack, bridges, stop_one, keeps=False)
-        if done and not services:
-            services = [s for s in expected if s not in done]
-            if not services:
-                return
-        elif done:
+        if done and services:
             services = [s for s in services if s not in done]
             if not services:
                 return

@@ -367,8 +367,26 @@ def test_stop_drains_and_stops_each_bridge_then_the_rest(fake_api):
         ("compose", "stop", "jitsi-jvb"),
         ("drain", "jitsi-jvb2", True),
         ("compose", "stop", "jitsi-jvb2"),
+        ("compose", "stop"),  # then the whole project, as before
+    ]
+
+
+def test_stop_of_targets_stops_only_the_targets_left_and_skips_orphan_bridges(fake_api):
+    from jitsi_stack.ops.stack import stop
+
+    rows = [row("jitsi-web"), row("jitsi-jvb", 8090), row("jitsi-jvb3", 8092)]  # jvb3: orphan
+    stack = FakeStack(rows)
+    stack.compose.log = fake_api.calls
+    stop(stack, ["jitsi-web", "jitsi-jvb"])  # type: ignore[arg-type]
+    timeline = [c for c in fake_api.calls if c[0] != "endpoints"]
+    assert timeline == [
+        ("drain", "jitsi-jvb", True),
+        ("compose", "stop", "jitsi-jvb"),
         ("compose", "stop", "jitsi-web"),
     ]
+    stack.compose.log = fake_api.calls = []
+    stop(stack, [])  # type: ignore[arg-type]
+    assert fake_api.calls == [("compose", "stop")]  # jvb3 is not in the compose file
 
 
 def test_stop_without_drain_is_one_compose_stop(fake_api):
