@@ -210,6 +210,11 @@ def test_update_drains_the_bridge_with_a_call_first_and_the_other_takes_new_ones
         guest.colibri("jvb2", "m-new", "newcomer", expire=True)
         stats = json.loads(get(JICOFO, "/stats"))
         assert stats["conferences"] == 1, stats  # the guest's room still runs
+        view = json.loads(inv(stack, "status", "--json").stdout)["meetings"]  # what staff see
+        assert {b["service"]: b["draining"] for b in view["bridges"]} == {
+            "jitsi-jvb": True,
+            "jitsi-jvb2": False,
+        }
         guest.colibri("jvb", "m-update", guest.nick, expire=True)  # the call ends
     finally:
         guest.end()
