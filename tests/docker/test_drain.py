@@ -179,14 +179,61 @@ def own_tags(*tags: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, testbed_images):
+def images(testbed_images):
     made = own_tags(START, TAG)
+    yield
+    subprocess.run(["docker", "image", "rm", *made], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, images):
     folder = tmp_path_factory.mktemp("drain") / "project"
+    with started_stack(folder, PROJECT, settings(2)) as (base, _):
+        yield base
+
+
+def test_the_bridge_stand_in_shuts_down_gracefully_as_jvb_does(images):
+    """POST /colibri/shutdown only with both REST flags (404 otherwise), JSON only (415),
+    graceful-shutdown required (400); graceful with no endpoint: the bridge exits with code
+    0 after the shutting-down delay (jvb-finish then stops the container)."""
+    name = f"{PROJECT}-shutdown"
+    port = 24090
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+    def run(*env: str) -> None:
+        argv = ["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080"]
+        for pair in ("JVB_AUTH_PASSWORD=x", "XMPP_SERVER=127.0.0.1", *env):
+            argv += ["-e", pair]
+        subprocess.run([*argv, f"jitsi-stack-testbed/jvb:{START}"], check=True, capture_output=True)
+
+    def post(body: str, ctype: str = "application/json") -> int:
+        for _ in range(100):  # the sign: the HTTP API answers (it starts in well under 10 s)
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("POST", "/colibri/shutdown", body, {"Content-Type": ctype})
+                return conn.getresponse().status
+            except (ConnectionError, http.client.HTTPException):
+                threading.Event().wait(0.1)
+        raise AssertionError("the bridge's HTTP API never answered")
+
     try:
-        with started_stack(folder, PROJECT, settings(2)) as (base, _):
-            yield base
+        run()
+        assert post('{"graceful-shutdown": true}') == 404  # the resource is not there
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=True)
+        run(
+            "COLIBRI_REST_ENABLED=true",
+            "SHUTDOWN_REST_ENABLED=true",
+            "JVB_TESTBED_SHUTTING_DOWN_DELAY=1",
+        )
+        assert post('{"graceful-shutdown": true}', "text/plain") == 415
+        assert post("{}") == 400
+        assert post('{"graceful-shutdown": true}') == 200
+        code = subprocess.run(
+            ["docker", "wait", name], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert code.stdout.strip() == "0"
     finally:
-        subprocess.run(["docker", "image", "rm", *made], capture_output=True, check=False)
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
 def test_update_drains_the_bridge_with_a_call_first_and_the_other_takes_new_ones(stack):
