@@ -141,31 +141,38 @@ def _started(stack, services, seconds, as_json: bool) -> None:
         )
 
 
-@task(name="stop", positional=["targets"], help={"targets": TARGETS_HELP})
+@task(
+    name="stop",
+    positional=["targets"],
+    help={
+        "targets": TARGETS_HELP,
+        "drain": "Drain each bridge of its calls first (default; --no-drain: stop at once)",
+    },
+)
 @operator_errors
-def stop_task(c, targets=None):
+def stop_task(c, targets=None, drain=True):
     """Stop the stack's containers (they are kept; `inv clean` removes them)."""
-    from ..ops.stack import resolve_targets, split_targets
+    from ..ops.stack import resolve_targets, split_targets, stop
 
     not_on_swarm(c, "stop")
     stack = _stack(c, on_disk="stop")
     services = resolve_targets(stack, split_targets(targets))
     stack.require_rendered()
     with _locked(c, "stop"):
-        stack.compose.run("stop", *services, capture=False)
+        stop(stack, services, drain_first=drain)
 
 
 @task(name="restart", positional=["targets"], help={"targets": TARGETS_HELP})
 @operator_errors
 def restart_task(c, targets=None):
     """Recreate containers so they read the current settings, then wait for health."""
-    from ..ops.stack import resolve_targets, split_targets, up
+    from ..ops.stack import resolve_targets, restart, split_targets
 
     not_on_swarm(c, "restart")
     stack = _stack(c)
     services = resolve_targets(stack, split_targets(targets))
     with _locked(c, "restart"):
-        seconds = up(stack, services, recreate=True)
+        seconds = restart(stack, services)
     if seconds is not None:
         ui.info(f"healthy after {seconds:.1f}s")
 

@@ -196,6 +196,8 @@ class Deployment:
     turn: Turn = Turn()
     certificate: Certificate | None = None
     auth: Auth = Auth()
+    drain_timeout: int = 900  # jvb.drain_timeout: seconds a bridge's calls get to end
+    drain_on_timeout: str = "continue"  # jvb.drain_on_timeout: continue or stop
 
     @property
     def generated_secrets(self) -> tuple[str, ...]:
@@ -475,6 +477,8 @@ def build(s: Settings) -> Deployment:
         hidden_settings=frozenset(hidden),
         turn=turn_of(s),
         auth=auth_of(s),
+        drain_timeout=s["jvb.drain_timeout"],
+        drain_on_timeout=s["jvb.drain_on_timeout"],
         certificate=(
             Certificate(
                 _under(s.root, s["https.certificate.cert"]),

@@ -1,7 +1,8 @@
 """The supervisor's view in `inv status`: conferences and participants (jicofo's /stats),
 and per bridge its version, stress, conferences and endpoints (jvb's /about/version and
 Prometheus /metrics: the jitsi_jvb_stress, jitsi_jvb_conferences and
-jitsi_jvb_local_endpoints gauges of VideobridgeMetrics.kt).
+jitsi_jvb_local_endpoints gauges of VideobridgeMetrics.kt, and drain_mode, 1 while the
+bridge is in drain: ops/drain.py).
 
 Read over the loopback ports the Deployment publishes (jicofo's REST, each bridge's
 colibri port), all at once, each bounded by a short timeout; a service that does not
@@ -17,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 TIMEOUT = 2.0
-GAUGE = re.compile(r"^(jitsi_jvb_(?:stress|conferences|local_endpoints))(?:\{[^}]*\})?\s+(\S+)")
+GAUGE = re.compile(
+    r"^(jitsi_jvb_(?:stress|conferences|local_endpoints|drain_mode))(?:\{[^}]*\})?\s+(\S+)"
+)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Bridge:
     conferences: int | None = None
     endpoints: int | None = None
     problem: str = ""
+    draining: bool | None = None  # jitsi_jvb_drain_mode (VideobridgeMetrics.kt): jicofo avoids it
 
 
 @dataclass
@@ -99,7 +103,9 @@ def _bridge(service: str, port: int) -> Bridge:
             int(value)  # NaN and +Inf (legal Prometheus values) are no count
         except (ValueError, OverflowError):
             continue
-        if name.endswith("stress"):
+        if name.endswith("drain_mode"):
+            bridge.draining = value >= 1
+        elif name.endswith("stress"):
             bridge.stress = round(value, 3)
         elif name.endswith("conferences"):
             bridge.conferences = int(value)
@@ -142,7 +148,7 @@ def lines(view: Meetings) -> tuple[str, list[list[str]]]:
 
     rows = [
         [b.service, b.version, show(b.stress), show(b.conferences), show(b.endpoints)]
-        + ([f"no answer ({b.problem})"] if b.problem else [""])
+        + ([f"no answer ({b.problem})"] if b.problem else ["draining" if b.draining else ""])
         for b in view.bridges
     ]
     return summary, rows

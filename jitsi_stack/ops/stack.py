@@ -263,9 +263,16 @@ def report_render(report, warnings: Iterable[str] = ()) -> None:
 
 
 def up(
-    stack: Stack, services: list[str], *, recreate: bool = False, timeout: float | None = None
+    stack: Stack,
+    services: list[str],
+    *,
+    recreate: bool = False,
+    timeout: float | None = None,
+    no_deps: bool = False,
 ) -> float | None:
-    """Render, check, `docker compose up -d`, wait for health. Seconds to healthy (None: dry)."""
+    """Render, check, `docker compose up -d`, wait for health. Seconds to healthy (None: dry).
+    With everything (no services), bridges that a lower jvb.count removes are drained first
+    (ops/drain.py). no_deps: leave the services' dependencies alone (one bridge's roll)."""
     from ..render import apply
 
     runner = stack.runner
@@ -283,9 +290,15 @@ def up(
     preflight.check_ports(stack.d.ports(expected), ours)
     preflight.check_subnets(stack.d, runner)
     pull(stack, expected)
+    if everything:
+        from . import drain
+
+        drain.drain_leaving(stack, running)
     args = ["up", "-d"]
     if recreate:
         args.append("--force-recreate")
+    if no_deps:
+        args.append("--no-deps")
     if everything:
         args.append("--remove-orphans")
     args += services
@@ -417,3 +430,82 @@ def up_error(stack: Stack, exc: BaseException) -> StackError:
             detail=text,
         )
     return errors.DockerError(f"docker compose up failed: {errors.last_line(text)}", detail=text)
+
+
+# -- bridges: drain, then act, one at a time (ops/drain.py) ----------------------------------
+
+
+def changed_bridges(stack: Stack) -> list[str]:
+    """Running bridges whose container is not on the image their settings name now (a new
+    tag, or the same tag pulled anew): the ones an `up` would recreate for an update."""
+    from . import drain
+
+    running = drain.running_bridges(stack.d, stack.compose.ps())
+    if not running:
+        return []
+    engine = docker.Engine.local(stack.runner)
+    images = engine.images() if engine.available() else {}
+    changed = []
+    for svc in stack.d.group("jvb"):
+        c = running.get(svc.name)
+        if c is None:
+            continue
+        if c.image != svc.image or (images and c.image_id != images.get(svc.image, c.image_id)):
+            changed.append(svc.name)
+    return changed
+
+
+def roll_bridges(stack: Stack, services: list[str], *, recreate: bool = True) -> list[str]:
+    """Drain each running bridge of `services`, recreate it (`up --no-deps`, the settings'
+    image and config) and wait for its health, one at a time. Returns the bridges rolled."""
+    from . import drain
+
+    def recreate_one(service: str) -> None:
+        up(stack, [service], recreate=recreate, no_deps=True)
+        if stack.runner.dry or not stack.d.has("jicofo"):
+            return
+        # the bridge is healthy; before the next one drains, jicofo must count it again
+        running = drain.running_bridges(stack.d, stack.compose.ps())
+        jicofo = stack.d.port("ports.jicofo_rest").host
+        drain.wait_operational(jicofo, len(running), stack.d.health_timeout)
+
+    return drain.roll(stack, services, recreate_one, keeps=True)
+
+
+def restart(stack: Stack, services: list[str]) -> float | None:
+    """`inv restart`: the bridges among the targets one at a time (drained first), then the
+    other targets at once. Seconds to healthy (None: dry)."""
+    from . import drain
+
+    started = time.monotonic()
+    expected = services or expected_services(stack, [])
+    bridges = [s for s in expected if drain.is_bridge(stack.d, s)]
+    rolled = roll_bridges(stack, bridges) if bridges else []
+    rest = [s for s in expected if s not in rolled]
+    if rest:
+        if up(stack, rest if rolled else services, recreate=True) is None:
+            return None
+    elif stack.runner.dry:
+        return None
+    return time.monotonic() - started
+
+
+def stop(stack: Stack, services: list[str], *, drain_first: bool = True) -> None:
+    """`inv stop`: drain each running bridge among the targets and stop it, one at a time
+    (the ones not stopped yet take new conferences), then `docker compose stop` the rest."""
+    from . import drain
+
+    if drain_first:
+        names = set(stack.d.names)  # a bridge the compose file no longer has: compose's own
+        expected = services or [c.service for c in stack.compose.ps()]
+        bridges = [s for s in expected if s in names and drain.is_bridge(stack.d, s)]
+
+        def stop_one(service: str) -> None:
+            stack.compose.run("stop", service, capture=False)
+
+        done = drain.roll(stack, bridges, stop_one, keeps=False)
+        if done and services:
+            services = [s for s in services if s not in done]
+            if not services:
+                return
+    stack.compose.run("stop", *services, capture=False)

@@ -1,5 +1,8 @@
 """`inv update`: pull, recreate, verify health, roll back by itself when health fails.
 
+The bridges go first, one at a time: each is put in drain and recreated once its calls
+have ended or jvb.drain_timeout passed (ops/drain.py); then everything else at once.
+
 Before anything changes, state.json records the running tag and image ids and a
 `pending` marker. The chosen tag is kept there as an override of images.tag
 (shown by `inv config` with its source). An update that fails, or is
@@ -18,7 +21,7 @@ from ..errors import StackError, UsageError
 from ..store import paths, state
 from ..validators import tag_problem
 from . import preflight
-from .stack import report_render, up
+from .stack import changed_bridges, report_render, roll_bridges, up
 
 if TYPE_CHECKING:
     from .session import Session
@@ -108,7 +111,11 @@ def update(session: Session, tag: str | None = None, rollback: bool = False) -> 
     _choose(session, target)
     ui.info(f"updating {current} -> {target}" if target != current else f"refreshing {current}")
     try:
-        up(session.stack(), [])
+        new = session.stack()
+        # the bridges first, one at a time, each drained of its calls (ops/drain.py), then
+        # the rest at once; the rollback below recreates without draining
+        roll_bridges(new, changed_bridges(new))
+        up(new, [])
     except (StackError, KeyboardInterrupt) as err:
         if rollback or target == current:  # nothing else to go back to
             _finish(root)

@@ -337,6 +337,22 @@ SCHEMA: dict[str, Any] = {
             "from this host over UDP). Empty: `auto` finds only the LAN address.",
             example="stun.example.com:3478",
         ),
+        "drain_timeout": Field(
+            "int",
+            900,
+            "Seconds `inv update`, `inv restart`, `inv stop` and a lower jvb.count wait for "
+            "the calls on a bridge to end (its endpoints to reach 0) after putting it in "
+            "drain, before they recreate, stop or remove it (1 to 86400; `inv stop --no-drain` "
+            "does not wait).",
+        ),
+        "drain_on_timeout": Field(
+            "choice",
+            "continue",
+            "When jvb.drain_timeout passes with calls still on the bridge: `continue` "
+            "(recreate or stop it: those calls drop) or `stop` (leave it running, take it "
+            "out of drain, and stop the task with exit 1).",
+            choices=("continue", "stop"),
+        ),
     },
     "turn": {
         "enabled": Field(

@@ -242,6 +242,60 @@ def test_global_bridges_run_one_per_labelled_node_and_recover_without_depends_on
         assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
 
 
+def test_a_bridge_spec_change_rolls_one_node_at_a_time_with_the_stop_grace_period(project, cluster):
+    """Global bridges (one service, a task per node): the stack's update_config (parallelism
+    1, stop-first, delay 10s) and stop_grace_period 30s are in the service's spec, and a
+    changed bridge setting replaces the node's tasks one after the other, not together."""
+    text = settings(cluster, cluster.repo).replace("  nodes: {jssw-n1", "  # nodes: {jssw-n1")
+    service = f"{STACK}_jitsi-jvb"
+
+    def deploy(stun: str) -> None:
+        write_settings(project, text + f"jvb: {{stun_server: '{stun}'}}\n")
+        proc = inv(project, "swarm.deploy", "--timeout", "180")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    try:
+        deploy("192.168.239.1:3478")
+        spec = json.loads(cluster.manager("service", "inspect", service).stdout)[0]["Spec"]
+        assert spec["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"] == 30 * 10**9
+        update = spec["UpdateConfig"]
+        assert (update["Parallelism"], update["Order"], update["FailureAction"]) == (
+            1,
+            "stop-first",
+            "rollback",
+        )
+        assert update["Delay"] == 10 * 10**9
+        deploy("192.168.239.2:3478")  # a changed bridge spec: every node's task is replaced
+        deadline = time.monotonic() + 180
+        state = ""
+        while time.monotonic() < deadline:  # the sign: Swarm says the update completed
+            info = json.loads(cluster.manager("service", "inspect", service).stdout)[0]
+            state = (info.get("UpdateStatus") or {}).get("State", "")
+            if state in ("completed", "paused", "rollback_completed"):
+                break
+            time.sleep(1)
+        assert state == "completed", info.get("UpdateStatus")
+        ids = cluster.manager("service", "ps", "-q", "--no-trunc", service).stdout.split()
+        tasks = json.loads(cluster.manager("inspect", *ids).stdout)
+        new = sorted(
+            (t for t in tasks if t["DesiredState"] == "running"),
+            key=lambda t: t["CreatedAt"],
+        )
+        assert len(new) == 2 and len({t["NodeID"] for t in new}) == 2, new
+        for task in new:  # both on the new spec
+            assert "JVB_STUN_SERVERS=192.168.239.2:3478" in task["Spec"]["ContainerSpec"]["Env"]
+        import datetime as dt
+
+        def when(stamp: str) -> dt.datetime:
+            return dt.datetime.fromisoformat(stamp[:26].rstrip("Z"))
+
+        gap = (when(new[1]["CreatedAt"]) - when(new[0]["CreatedAt"])).total_seconds()
+        assert gap >= 10, gap  # the second node's task came after the first, plus the delay
+    finally:
+        write_settings(project, settings(cluster, cluster.repo))
+        assert inv(project, "swarm.deploy", "--timeout", "180").returncode == 0
+
+
 AGENT, AGENT_PASSWORD = "agent042", "Swarm-pass-042"
 # agent accounts: internal auth, prosody (and its data volume) pinned to the manager
 INTERNAL_AUTH = "  prosody_node: jssw-n1\nauth: {enabled: true, type: internal, guests: true}\n"

@@ -244,6 +244,8 @@ def _public_url(s, errors, warnings, strict) -> None:
 
 
 MAX_BRIDGES = 16  # on one host: each is a JVM of about 1 GB; more hosts scale further
+# jvb reference.conf graceful-shutdown-max-duration (jitsi-videobridge a29d97d1): 24 hours
+MAX_DRAIN_SECONDS = 86400
 
 
 def _ports(s, errors) -> None:
@@ -261,6 +263,11 @@ def _ports(s, errors) -> None:
     claim("ports.http", "tcp", s["ports.http"])
     if s["https.enabled"]:
         claim("ports.https", "tcp", s["ports.https"])
+    if not 1 <= s["jvb.drain_timeout"] <= MAX_DRAIN_SECONDS:
+        errors.append(
+            f"jvb.drain_timeout: {s['jvb.drain_timeout']} seconds: use 1 to "
+            f"{MAX_DRAIN_SECONDS} (jvb's graceful-shutdown-max-duration, 24 hours)"
+        )
     count = s["jvb.count"]
     if not 1 <= count <= MAX_BRIDGES:
         errors.append(f"jvb.count: {count} bridges: use 1 to {MAX_BRIDGES} on one host")

@@ -19,6 +19,8 @@ jitsi_jvb_conferences{region="eu"} 3.0
 jitsi_jvb_conferences_created_total 17.0
 jitsi_jvb_local_endpoints 11.0
 jitsi_jvb_endpoints_total 40.0
+# TYPE jitsi_jvb_drain_mode gauge
+jitsi_jvb_drain_mode 1.0
 """
 
 
@@ -51,6 +53,8 @@ def test_gauges_are_read_and_counters_with_the_same_prefix_ignored(jvb):
         11,
     )
     assert not GAUGE.match("jitsi_jvb_conferences_created_total 17.0")
+    assert bridge.draining is True  # a draining bridge says so in the table's last column
+    assert lines(Meetings(1, 1, 1, 1, bridges=[bridge]))[1][0][-1] == "draining"
 
 
 def test_a_bridge_that_does_not_answer_is_a_dash_not_an_error():
