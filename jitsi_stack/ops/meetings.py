@@ -18,6 +18,7 @@ import json
 import re
 import socket
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 
 TIMEOUT = 2.0
@@ -56,18 +57,26 @@ MAX_BODY = 1 << 20
 
 def _get(port: int, path: str, accept: str = "application/json") -> str:
     """GET http://127.0.0.1:port/path: HTTP/1.0, so the server answers with one plain body
-    and closes (no proxy, no keep-alive); at most MAX_BODY bytes are read."""
+    and closes (no proxy, no keep-alive); at most MAX_BODY bytes are read, and the whole
+    request ends within TIMEOUT (TimeoutError), however slowly the server trickles."""
     request = (
         f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n"
         "Connection: close\r\n\r\n"
     )
     chunks: list[bytes] = []
     size = 0
+    deadline = time.monotonic() + TIMEOUT
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(TIMEOUT)
         sock.connect((b"127.0.0.1", port))  # bytes: no idna codec to load for an address
         sock.sendall(request.encode("ascii"))
-        while size <= MAX_BODY + (64 << 10) and (chunk := sock.recv(65536)):
+        while size <= MAX_BODY + (64 << 10):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no whole answer within {TIMEOUT:g}s")
+            sock.settimeout(left)
+            if not (chunk := sock.recv(65536)):
+                break
             chunks.append(chunk)
             size += len(chunk)
     return _body(b"".join(chunks))
@@ -182,7 +191,7 @@ def collect(d, running: set[str]) -> Meetings | None:
     threads += [threading.Thread(target=ask, args=(at,)) for at in range(len(bridges))]
     for thread in threads:
         thread.start()
-    for thread in threads:  # each request ends within its TIMEOUT
+    for thread in threads:  # each request ends within its TIMEOUT (_get's deadline)
         thread.join()
     if failed:
         raise failed[0]

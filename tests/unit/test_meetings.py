@@ -165,3 +165,32 @@ def test_every_bridge_is_asked_at_once_and_each_row_keeps_its_bridge(jvb):
     assert [b.service for b in view.bridges] == ["jitsi-jvb", "jitsi-jvb3"]
     assert all(b.version == "2.3.999" and b.endpoints == 11 for b in view.bridges)
     assert view.problem == "jicofo stats: ConnectionRefusedError"
+
+
+def test_a_server_that_trickles_its_answer_is_cut_at_the_timeout(monkeypatch):
+    """A byte at a time, each within the socket's timeout: the request still ends."""
+    import socket
+
+    from jitsi_stack.ops import meetings
+
+    monkeypatch.setattr(meetings, "TIMEOUT", 0.5)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            while not stop.is_set():
+                conn.sendall(b"x")
+                stop.wait(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:  # without _get's deadline this would read for ever
+        bridge = meetings._bridge("jitsi-jvb", listener.getsockname()[1])
+    finally:
+        stop.set()
+        listener.close()
+    assert bridge.problem == "TimeoutError"
