@@ -6,7 +6,6 @@ Deployment, update and smoke all give the same answer to the same question.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -161,6 +160,8 @@ def tag_problem(tag: str) -> str | None:
 
 
 def suggest(name: str, options: Iterable[str]) -> str:
+    import difflib  # here: only a wrong name needs a suggestion
+
     close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 

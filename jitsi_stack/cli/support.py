@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from typing import TYPE_CHECKING
 
 from invoke import Exit
 
 from .. import ui
 from ..docker import Runner
 from ..errors import StackError, UsageError
-from ..ops.session import Session
 from ..settings import project
+
+if TYPE_CHECKING:
+    from ..ops.session import Session
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("session", default=None)
 
@@ -22,6 +25,8 @@ def session(c) -> Session:
     time a task asks, then the same object for the rest of that task."""
     found = _current.get()
     if found is None:
+        from ..ops.session import Session  # here: the collection's import stays light
+
         found = Session(project.root(c), Runner.from_context(c))
         _current.set(found)
     return found

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -87,6 +86,7 @@ class Runner:
     ) -> Result:
         """Run argv and copy its output to stdout line by line through `mask` (container
         logs may hold anything: no secret reaches the terminal). Ctrl-C stops it."""
+        import subprocess
         import sys
 
         argv = tuple(argv)
@@ -135,6 +135,8 @@ class Runner:
         what: str,
         input: str | None = None,
     ) -> Result:
+        import subprocess  # here: a question the Engine answers starts no process
+
         pipe = subprocess.PIPE if capture else None
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL if capture else None
         try:
@@ -174,6 +176,8 @@ class Runner:
     def stop_all(self) -> None:
         """Stop every command still running (from other threads) when the task is cut
         short: Ctrl-C stops `docker compose up` too, as in a terminal."""
+        import subprocess
+
         with self._lock:
             running = list(self._running)
         for proc in running:

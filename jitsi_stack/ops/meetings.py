@@ -5,16 +5,21 @@ jitsi_jvb_local_endpoints gauges of VideobridgeMetrics.kt, and drain_mode, 1 whi
 bridge is in drain: ops/drain.py).
 
 Read over the loopback ports the Deployment publishes (jicofo's REST, each bridge's
-colibri port), all at once, each bounded by a short timeout; a service that does not
-answer shows "-" and says why, and never fails `inv status` by itself.
+colibri port), all at once (a thread each), each bounded by a short timeout; a service
+that does not answer shows "-" and says why, and never fails `inv status` by itself.
+
+The requests are plain HTTP/1.0 GETs on a socket: http.client (with its email parser and
+ssl) and concurrent.futures (with logging) would cost every `inv status` more to import
+than the answers take to come back.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+import socket
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 
 TIMEOUT = 2.0
@@ -51,22 +56,68 @@ class Unanswered(Exception):
     """A loopback API did not answer 200."""
 
 
+MAX_BODY = 1 << 20
+
+
 def _get(port: int, path: str, accept: str = "application/json") -> str:
-    """GET http://127.0.0.1:port/path (http.client: no proxy, and none of the 100 ms a
-    requests import costs every `inv status`)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", path, headers={"Accept": accept})
-        resp = conn.getresponse()
-        body = resp.read(1 << 20).decode("utf-8", "replace")
-    finally:
-        conn.close()
-    if resp.status != 200:
-        raise Unanswered(f"HTTP {resp.status}")
-    return body
+    """GET http://127.0.0.1:port/path: HTTP/1.0, so the server answers with one plain body
+    and closes (no proxy, no keep-alive); at most MAX_BODY bytes are read, and the whole
+    request ends within TIMEOUT (TimeoutError), however slowly the server trickles."""
+    request = (
+        f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + TIMEOUT
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(TIMEOUT)
+        sock.connect((b"127.0.0.1", port))  # bytes: no idna codec to load for an address
+        sock.sendall(request.encode("ascii"))
+        while size <= MAX_BODY + (64 << 10):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no whole answer within {TIMEOUT:g}s")
+            sock.settimeout(left)
+            if not (chunk := sock.recv(65536)):
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    return _body(b"".join(chunks))
 
 
-PROBLEMS = (OSError, http.client.HTTPException, Unanswered, ValueError, TypeError, AttributeError)
+def _body(answer: bytes) -> str:
+    """The body of a 200 answer; Unanswered for any other status or a reply that is not
+    HTTP."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("iso-8859-1").split("\r\n")
+    status = lines[0].split(None, 2)
+    if not sep or len(status) < 2 or not status[0].startswith("HTTP/") or not status[1].isdigit():
+        raise Unanswered("not an HTTP answer")
+    if status[1] != "200":
+        raise Unanswered(f"HTTP {status[1]}")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _dechunk(body)
+    elif headers.get("content-length", "").isdigit():
+        body = body[: int(headers["content-length"])]
+    return body[:MAX_BODY].decode("utf-8", "replace")
+
+
+def _dechunk(data: bytes) -> bytes:
+    """A chunked body (a server may send one even to HTTP/1.0, though it should not)."""
+    out = bytearray()
+    while data:
+        line, _, data = data.partition(b"\r\n")
+        size = int(line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
+
+
+PROBLEMS = (OSError, Unanswered, ValueError, TypeError, AttributeError)
 
 
 def _why(err: Exception) -> str:
@@ -125,11 +176,31 @@ def collect(d, running: set[str]) -> Meetings | None:
         return None
     view = Meetings()
     bridges = [b for b in d.bridges if b.name in running]
-    with ThreadPoolExecutor(max_workers=1 + len(bridges)) as pool:
-        asked = pool.submit(_jicofo, d.port("ports.jicofo_rest").host, view)
-        found = [pool.submit(_bridge, b.name, _colibri(b)) for b in bridges]
-        asked.result()
-        view.bridges = [f.result() for f in found]
+    stats_port = d.port("ports.jicofo_rest").host
+    ports = [_colibri(b) for b in bridges]
+    view.bridges = [Bridge(b.name) for b in bridges]
+    failed: list[Exception] = []  # what _jicofo or _bridge did not expect: the caller's
+
+    def ask(at: int) -> None:
+        try:
+            view.bridges[at] = _bridge(bridges[at].name, ports[at])
+        except Exception as err:
+            failed.append(err)
+
+    def stats() -> None:
+        try:
+            _jicofo(stats_port, view)
+        except Exception as err:
+            failed.append(err)
+
+    threads = [threading.Thread(target=stats)]
+    threads += [threading.Thread(target=ask, args=(at,)) for at in range(len(bridges))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:  # each request ends within its TIMEOUT (_get's deadline)
+        thread.join()
+    if failed:
+        raise failed[0]
     return view
 
 

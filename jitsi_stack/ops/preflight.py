@@ -6,7 +6,6 @@ Every failure is a StackError whose message is one line naming the fix.
 from __future__ import annotations
 
 import errno
-import shutil
 import socket
 from collections.abc import Iterable, Set
 
@@ -31,6 +30,8 @@ def check_docker(runner: Runner | None = None) -> str:
 
     The one availability check: tasks, lint, the test suite and the testbed call it.
     """
+    import shutil
+
     runner = runner or Runner()
     if shutil.which("docker") is None:
         raise DockerNotInstalled(NOT_INSTALLED)
@@ -76,6 +77,8 @@ def check_engine(runner: Runner) -> None:
 
     engine = Engine.local(runner)
     if engine.available() and not runner.dry:
+        import shutil  # here: `inv status` loads this module and checks nothing
+
         if shutil.which("docker") is None:
             raise DockerNotInstalled(NOT_INSTALLED)
         engine.get("/version")

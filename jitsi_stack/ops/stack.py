@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import threading
@@ -122,6 +121,8 @@ def resolve_targets(stack: Stack, targets: list[str]) -> list[str]:
                 f"{target} is not enabled: set services.{target}: true in jitsi-stack.yml"
             )
         known = ["jitsi", *(s.key for s in d.services), *d.names, *platform]
+        import difflib
+
         close = difflib.get_close_matches(target, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown target {target!r}{hint}: use one of {', '.join(known)}")

@@ -11,7 +11,6 @@ import re
 from dataclasses import asdict, dataclass
 
 from .. import docker
-from ..settings.certs import WARN_DAYS
 from .stack import Stack
 
 
@@ -98,6 +97,8 @@ class Certificate:
         """ok, warn (renew soon) or fail (expired, unreadable). Both warn and fail are a
         red row and a non-zero exit: the monitoring that watches `inv status` sees the
         renewal due WARN_DAYS ahead, not on the day browsers refuse the site."""
+        from ..settings.certs import WARN_DAYS  # a certificate row is rare: import it then
+
         if self.problem or self.days_left is None or self.days_left < 0:
             return "fail"
         return "warn" if self.days_left < WARN_DAYS else "ok"
@@ -136,8 +137,6 @@ def _from_info(source: str, info) -> Certificate:
 
 def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
     """The served certificate, when HTTPS is on and the web container runs."""
-    from ..settings import certs
-
     d = stack.d
     try:
         web = d.service("web").name
@@ -147,6 +146,8 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
     published = any(p.setting == "ports.https" for p in d.ports())
     if d.urls.scheme != "https" or not published or not running:
         return None  # http, or TLS ends at the platform's proxy: not ours to read
+    from ..settings import certs  # here: a status without HTTPS reads no certificate
+
     port = d.port("ports.https").host
     source = f"127.0.0.1:{port}"
     try:
@@ -159,14 +160,14 @@ def certificate(stack: Stack, rows: list[Row]) -> Certificate | None:
 def certificates(stack: Stack, rows: list[Row]) -> list[Certificate]:
     """Every certificate row: the served one, and the https.certificate file when it is not
     the one served (renewed or replaced on disk, or the web container is not running)."""
-    from ..settings import certs
-
     found = []
     served = certificate(stack, rows)
     if served is not None:
         found.append(served)
     own = stack.d.certificate
     if own is not None:
+        from ..settings import certs
+
         try:
             shown = str(own.cert.relative_to(stack.d.root))
         except ValueError:

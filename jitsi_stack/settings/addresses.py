@@ -9,9 +9,7 @@ asks again (after the host moved); changing jvb.stun_server makes the stored res
 
 from __future__ import annotations
 
-import datetime as _dt
 import ipaddress
-import secrets
 import socket
 import struct
 import time
@@ -91,6 +89,8 @@ def stun_public(server: str) -> str:
             "public address in jvb.advertise_ips instead of auto"
         ) from None
     family, _, _, _, target = infos[0]
+    import secrets  # here: loading the settings only reads what was detected
+
     transaction = secrets.token_bytes(12)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         for wait in RETRIES:
@@ -139,6 +139,8 @@ def detect(stun: str, *, local: bool = False) -> Detected:
             "list the public address in jvb.advertise_ips"
         )
     lan = lan_address()
+    import datetime as _dt
+
     at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Detected(
         lan=(lan,) if lan and lan != public else (),

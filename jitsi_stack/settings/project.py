@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SettingsError, UsageError
-from ..store import state
-from . import layers as settings
-from . import rules
+
+if TYPE_CHECKING:  # imported where used: `root()` is all most imports of this module need
+    from . import layers as settings
 
 
 def root(c=None, environ: Mapping[str, str] | None = None) -> Path:
@@ -44,6 +45,8 @@ def _existing(value: str, name: str) -> Path:
 
 def state_layers(root_dir: Path, merged: dict) -> tuple[list[settings.Layer], list[str]]:
     """What the state adds: the tag `inv update` chose, the addresses `auto` found."""
+    from ..store import state
+
     current = state.read(root_dir)
     layer, notes = _tag_layer(current, merged)
     found = _addresses_layer(current, merged, notes)
@@ -52,6 +55,7 @@ def state_layers(root_dir: Path, merged: dict) -> tuple[list[settings.Layer], li
 
 def _addresses_layer(current, merged: dict, notes: list[str]) -> settings.Layer | None:
     """jvb.advertise_ips with `auto` replaced by the stored detection (if it is current)."""
+    from . import layers as settings
     from .addresses import wanted
 
     if not wanted(merged):
@@ -76,6 +80,8 @@ def _addresses_layer(current, merged: dict, notes: list[str]) -> settings.Layer 
 
 def _tag_layer(current, merged: dict) -> tuple[settings.Layer | None, list[str]]:
     """The tag `inv update` chose, unless the settings have moved on since."""
+    from . import layers as settings
+
     if current.tag is None:
         return None, []
     configured = merged["images"]["tag"]
@@ -98,6 +104,9 @@ def load(
     use_state: bool = True,
 ) -> settings.Settings:
     """Effective, validated settings; SettingsError lists every problem."""
+    from . import layers as settings
+    from . import rules
+
     environ = os.environ if environ is None else environ
     root_dir = Path(root_dir).resolve()
     layers = settings.file_layers(root_dir, environ) + settings.env_layers(environ)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from typing import NamedTuple
 
 from ..store.secrets import SECRET_NAMES
@@ -31,9 +30,12 @@ class UpstreamVar(NamedTuple):
 
 @cache
 def variables() -> dict[str, UpstreamVar]:
-    raw = json.loads(
-        resources.files("jitsi_stack").joinpath("data/upstream_vars.json").read_text("utf-8")
-    )
+    import pkgutil  # the package's loader reads it; importlib.resources costs every command
+
+    data = pkgutil.get_data("jitsi_stack", "data/upstream_vars.json")
+    if data is None:  # a loader that cannot read package data: a broken install
+        raise OSError("jitsi_stack/data/upstream_vars.json: not readable from the package")
+    raw = json.loads(data.decode("utf-8"))
     return {
         name: UpstreamVar(row["group"], tuple(row["services"]), row["default"])
         for name, row in raw.items()

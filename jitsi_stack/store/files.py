@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +27,8 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 def sha256(data: str | bytes) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
+    import hashlib  # imported here: `inv status` never hashes
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -101,6 +101,8 @@ def write_atomic(
 ) -> None:
     """Replace root/rel with data (a link at rel is replaced, never written through).
     owner: the uid and gid the file gets when we run as root."""
+    import secrets  # imported here: `inv status` never writes
+
     body = data.encode("utf-8") if isinstance(data, str) else data
     parent, name = os.path.split(rel)
     with open_dir(

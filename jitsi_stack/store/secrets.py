@@ -9,7 +9,6 @@ are reused by every render.
 from __future__ import annotations
 
 import re
-import secrets as _random
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def generate(name: str = "") -> str:
     """An internal password: 128 bits from the OS CSPRNG, as 32 hex characters (like
     upstream's openssl rand -hex 16). The JWT and TURN secrets: 256 bits as 43 letters and
     digits (safe in prosody's Lua strings, never read as false by upstream's toBool)."""
+    import secrets as _random  # imported here: reading the secrets needs no CSPRNG
+
     if name in GENERATED_SECRETS:
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
         while True:

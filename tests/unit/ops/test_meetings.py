@@ -106,3 +106,95 @@ def test_nan_inf_and_junk_values_show_as_unknown_not_a_crash():
         None,
         "",
     )
+
+
+# The loopback GET is plain HTTP/1.0 on a socket (no http.client): what it reads back.
+
+
+def test_a_body_is_cut_at_its_content_length_and_a_chunked_one_is_joined():
+    from jitsi_stack.ops.meetings import _body
+
+    plain = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello, and junk after it"
+    assert _body(plain) == "hello"
+    assert _body(b"HTTP/1.0 200 OK\r\n\r\nto the close") == "to the close"
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'4\r\n{"a"\r\n3;ext=1\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'
+    )
+    assert _body(chunked) == '{"a": 1}'
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "HTTP 404"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "not an HTTP answer"),
+        (b"", "not an HTTP answer"),
+        (b"HTTP/1.1 abc\r\n\r\n", "not an HTTP answer"),
+    ],
+)
+def test_an_answer_that_is_not_a_200_is_unanswered_and_says_why(answer, why):
+    from jitsi_stack.ops.meetings import Unanswered, _body
+
+    with pytest.raises(Unanswered) as err:
+        _body(answer)
+    assert str(err.value) == why
+
+
+def test_a_huge_body_is_read_only_up_to_the_bound():
+    from jitsi_stack.ops.meetings import MAX_BODY, _body
+
+    big = b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * (MAX_BODY + 10)
+    assert len(_body(big)) == MAX_BODY
+
+
+def test_every_bridge_is_asked_at_once_and_each_row_keeps_its_bridge(jvb):
+    """Two bridges and jicofo (here one server answers all three): rows in the
+    Deployment's order, each from its own answer."""
+    from types import SimpleNamespace
+
+    from jitsi_stack.ops.meetings import collect
+
+    def bridge(name):
+        return SimpleNamespace(
+            name=name, ports=[SimpleNamespace(setting="ports.jvb_colibri", host=jvb)]
+        )
+
+    d = SimpleNamespace(
+        service=lambda key: SimpleNamespace(name="jitsi-jicofo"),
+        bridges=[bridge("jitsi-jvb"), bridge("jitsi-jvb2"), bridge("jitsi-jvb3")],
+        port=lambda setting: SimpleNamespace(host=9),  # jicofo: nothing listens
+    )
+    view = collect(d, {"jitsi-jicofo", "jitsi-jvb", "jitsi-jvb3"})
+    assert [b.service for b in view.bridges] == ["jitsi-jvb", "jitsi-jvb3"]
+    assert all(b.version == "2.3.999" and b.endpoints == 11 for b in view.bridges)
+    assert view.problem == "jicofo stats: ConnectionRefusedError"
+
+
+def test_a_server_that_trickles_its_answer_is_cut_at_the_timeout(monkeypatch):
+    """A byte at a time, each within the socket's timeout: the request still ends."""
+    import socket
+
+    from jitsi_stack.ops import meetings
+
+    monkeypatch.setattr(meetings, "TIMEOUT", 0.5)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            while not stop.is_set():
+                conn.sendall(b"x")
+                stop.wait(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:  # without _get's deadline this would read for ever
+        bridge = meetings._bridge("jitsi-jvb", listener.getsockname()[1])
+    finally:
+        stop.set()
+        listener.close()
+    assert bridge.problem == "TimeoutError"
