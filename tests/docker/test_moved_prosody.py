@@ -125,3 +125,32 @@ def test_web_reaches_a_prosody_that_moved_within_seconds(stack):
         print(f"\njoined {time.monotonic() - started:.1f}s after prosody moved (Compose)")
     finally:
         subprocess.run(["docker", "rm", "-f", holder], capture_output=True, check=False)
+
+
+def _health(container: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Health.Status}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_web_without_prosody_is_not_green(stack):
+    """web's healthcheck asks /http-bind, which its nginx proxies to prosody: with prosody
+    stopped web turns unhealthy and `inv status` exits 1 naming it (before: web's check
+    fetched `/` and stayed healthy while every join failed)."""
+    from tests.support.project import status_json, wait_for
+
+    web, prosody = containers(PROJECT)["jitsi-web"], containers(PROJECT)["jitsi-prosody"]
+    # the test before moved prosody: web's next checks find it again
+    assert wait_for(lambda: _health(web) == "healthy", 60), _health(web)
+    subprocess.run(["docker", "stop", prosody], capture_output=True, check=True)
+    try:
+        assert wait_for(lambda: _health(web) == "unhealthy", 90), _health(web)
+        code, view = status_json(stack)
+        rows = {r["service"]: r for r in view["services"]}
+        assert code == 1 and rows["jitsi-web"]["health"] == "unhealthy", rows["jitsi-web"]
+    finally:
+        assert inv(stack, "start").returncode == 0
+    assert wait_for(lambda: _health(web) == "healthy", 60), _health(web)
