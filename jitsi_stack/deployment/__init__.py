@@ -43,6 +43,7 @@ from .facts import (
     metrics_of,
     turn_of,
 )
+from .frontend import Frontend, dev_https, frontend_of
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")
@@ -196,6 +197,7 @@ class Deployment:
     turn: Turn = Turn()
     certificate: Certificate | None = None
     auth: Auth = Auth()
+    frontend: Frontend | None = None  # what the platform's frontend embeds with
 
     @property
     def generated_secrets(self) -> tuple[str, ...]:
@@ -319,7 +321,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
         return tuple(sorted(n for n in env if key in services_reading(n)))
 
     web_ports = [Port("ports.http", s["ports.http"], 8000)]
-    if s["https.enabled"]:
+    if s["https.enabled"] or dev_https(s):  # dev_https: the development CA's certificate
         web_ports.append(Port("ports.https", s["ports.https"], 8443))
     media = s["ports.jvb_media"]
     low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
@@ -475,6 +477,7 @@ def build(s: Settings) -> Deployment:
         hidden_settings=frozenset(hidden),
         turn=turn_of(s),
         auth=auth_of(s),
+        frontend=frontend_of(s, s["auth.enabled"] and s["auth.type"] == "jwt"),
         certificate=(
             Certificate(
                 _under(s.root, s["https.certificate.cert"]),

@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import render
 from ..deployment import ACCOUNT_OF, Deployment
 from ..errors import SettingsError, StackError
-from ..store import files, paths
+from ..store import devca, files, paths
 from ..store import secrets as secret_store
 
 UID = 1000  # the images run as this user
@@ -43,7 +43,15 @@ class Report:
 # -- a no-op render: nothing to draw -------------------------------------------------
 
 
-def inputs_key(d: Deployment, values: dict[str, str]) -> str:
+def dev_bundle(d: Deployment) -> devca.Bundle | None:
+    """The development CA's certificate web serves (frontend.dev_https), reused while good,
+    made or renewed in memory (written by apply, never with --dry)."""
+    if d.frontend is None or not d.frontend.dev_https or d.certificate is not None:
+        return None
+    return devca.prepare(d.root, d.frontend.cert_hosts)
+
+
+def inputs_key(d: Deployment, values: dict[str, str], dev: devca.Bundle | None = None) -> str:
     """A hash of everything a render depends on: the Deployment, the secrets, the templates
     and the tool's version. Equal keys mean equal output."""
     from importlib import resources
@@ -64,6 +72,8 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
                 parts.append(files.sha256(read_bounded(path, "https.certificate")))
             except Refused:
                 parts.append("-")  # render says why, in one line
+    if dev is not None:
+        parts.append(files.sha256(dev.server_cert))
     pending = [("", templates)]  # every template shipped, by its path: a new one counts too
     while pending:
         prefix, folder = pending.pop()
@@ -269,12 +279,19 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     values, missing = secret_store.complete(stored, d.generated_secrets)
     manifest = files.read_manifest(root)
     front = _frontend(d)
-    key = inputs_key(d, values)
-    if not missing and not (front and front[1] != front[2]) and _unchanged(root, manifest, key):
+    dev = dev_bundle(d)
+    key = inputs_key(d, values, dev)
+    fresh = not (dev and dev.writes)
+    if (
+        not missing
+        and fresh
+        and not (front and front[1] != front[2])
+        and _unchanged(root, manifest, key)
+    ):
         if not (check or dry):
             prepare_tree(root, tuple(manifest.tree))
         return Report(dry=dry, inputs=key)
-    the_plan = render.plan(d, values)
+    the_plan = render.plan(d, values, dev)
     states = _states(root, the_plan.outputs, manifest)
     report = Report(new_secrets=missing, dry=dry, inputs=key)
     link_ok = root_env_ok(root)
@@ -328,12 +345,16 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
         report.written.append(paths.ROOT_ENV)
     if front and front[1] != front[2]:
         report.written.append(str(front[0]))
+    if dev:
+        report.written += [rel for rel, _data, _mode in dev.writes]
     if dry:
         return report
 
     # Everything rendered and nothing is in the way: write.
     if missing:
         secret_store.save(root, values)
+    if dev:
+        devca.save(root, dev)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
     for st in conflicts:
         report.backups.append(_backup(root, st.output.path, stamp))
