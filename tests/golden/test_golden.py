@@ -118,7 +118,7 @@ def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
         "ENABLE_RECORDING": "0",
         "ENABLE_TRANSCRIPTIONS": "0",
         "ENABLE_WELCOME_PAGE": "1",
-        "DISABLE_HTTPS": "1",
+        "DISABLE_HTTPS": "0",  # https on ports.https with the development CA (issue 22)
         "JICOFO_ENABLE_HEALTH_CHECKS": "1",
     }.items():
         assert env[name] == value, name
