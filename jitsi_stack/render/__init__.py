@@ -135,7 +135,7 @@ CONTAINER_UID = 1000  # the Jitsi images run as this user
 def plan(d: Deployment, secrets: dict[str, str], dev: devca.Bundle | None = None) -> Plan:
     """dev: the development CA's server certificate to install (frontend.dev_https), made
     or read by apply; without it none is installed."""
-    csp = _render(f"{CSP_FILE}.j2", {"d": d}) if d.frontend is not None else ""
+    csp = d.frontend.csp if d.frontend is not None else ""
     context = {
         "d": d,
         "dotenv": d.dotenv(secrets),
@@ -159,7 +159,7 @@ def plan(d: Deployment, secrets: dict[str, str], dev: devca.Bundle | None = None
         text = dashboards.text(d.metrics.datasource_uid)
         outputs.append(Output(d.metrics.dashboard, text, 0o644))
     if csp:
-        outputs.append(Output(CSP_FILE, csp, 0o644))
+        outputs.append(Output(CSP_FILE, _render(f"{CSP_FILE}.j2", context), 0o644))
     outputs += _certificates(d)
     if d.certificate is None and dev is not None:
         outputs += _dev_certificate(dev)
@@ -186,8 +186,8 @@ def _coturn_conf(d: Deployment, secrets: dict[str, str], context: dict) -> Outpu
 
 
 def web_digest(csp: str, dev: devca.Bundle | None) -> str:
-    """A label on web's service that changes with the files web reads only when it starts
-    (the frame-ancestors include, the development certificate), so `docker compose up`
+    """A label on web's service that changes with what web reads only when it starts (the
+    frame-ancestors header, the development certificate), so `docker compose up`
     recreates it when they change."""
     import hashlib
 

@@ -165,6 +165,9 @@ def refuse_lapsed(d: Deployment) -> None:
     problem = lapsed_pem(new)
     if problem:
         kept = f": the stack keeps {d.certificate.web_cert}" if installed is not None else ""
+        dev = files.read_bytes(d.root, devca.SERVER_CERT)
+        if installed is not None and dev and installed.startswith(dev):
+            kept = f": the stack keeps the development certificate in {d.certificate.web_cert}"
         raise SettingsError([f"{problem} (not installed{kept})"])
 
 

@@ -1,6 +1,6 @@
 """The development CA: https in development with nothing to buy.
 
-Made once under .jitsi-stack/dev-ca/ (beside the secrets; keys 0600, certificates 0644,
+Made once under .jitsi-stack/dev-ca/ (beside the secrets, every file 0600,
 written atomically and never through a link by store/files.py), it signs a server
 certificate for localhost, 127.0.0.1, ::1 and the configured host, which render installs
 where the web image reads an operator's keys (/config/keys/cert.crt and cert.key:
@@ -242,14 +242,14 @@ def prepare(root: Path, hosts: tuple[str, ...], now: _dt.datetime | None = None)
     loaded = _load_ca(root, now)
     if loaded is None:
         ca_cert, ca_key, ca_pem = _make_ca(now)
-        writes += [(CA_KEY, _pem_key(ca_key), 0o600), (CA_CERT, ca_pem, 0o644)]
+        writes += [(CA_KEY, _pem_key(ca_key), 0o600), (CA_CERT, ca_pem, 0o600)]
         server = None
     else:
         ca_cert, ca_key, ca_pem = loaded
         server = _server_ok(root, ca_cert, hosts, now)
     if server is None:
         cert, cert_pem, key_pem = _make_server(ca_cert, ca_key, hosts, now)
-        writes += [(SERVER_KEY, key_pem, 0o600), (SERVER_CERT, cert_pem, 0o644)]
+        writes += [(SERVER_KEY, key_pem, 0o600), (SERVER_CERT, cert_pem, 0o600)]
     else:
         cert, cert_pem, key_pem = server
     spki = ca_cert.public_key().public_bytes(
