@@ -54,12 +54,13 @@ class Frontend:
     def csp(self) -> str:
         return "frame-ancestors " + " ".join(self.frame_ancestors)
 
-    def env_lines(self, fallback_domain: str) -> dict[str, str]:
-        """The frontend env file's managed lines, in order: name -> value."""
+    def env_lines(self, plain_domain: str, plain_url: str) -> dict[str, str]:
+        """The frontend env file's managed lines, in order: name -> value. Without an https
+        endpoint, the plain one (and `inv config` warns: the SDK will ask for https)."""
         prefix = ENV_PREFIX[self.names]
         lines = {
-            f"{prefix}JITSI_DOMAIN": self.domain or fallback_domain,
-            f"{prefix}JITSI_URL": self.https_url or f"http://{fallback_domain}",
+            f"{prefix}JITSI_DOMAIN": self.domain or plain_domain,
+            f"{prefix}JITSI_URL": self.https_url or plain_url,
         }
         if self.token_url:
             lines[f"{prefix}JITSI_TOKEN_URL"] = self.token_url

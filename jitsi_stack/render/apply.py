@@ -194,28 +194,36 @@ def root_env_ok(root: Path) -> bool:
     return link.is_symlink() and os.readlink(link) == paths.ENV_FILE
 
 
-# -- the frontend's env file: one line, every other byte kept --------------------------
+# -- the frontend's env file: its lines, every other byte kept ------------------------
 
-_FRONT_LINE = re.compile(
-    rb"^([ \t]*(?:export[ \t]+)?" + FRONTEND_VAR.encode() + rb"[ \t]*=)[^\r\n]*"
-)
+_NAME = re.compile(rb"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
 
 
-def frontend_text(current: bytes | None, value: str) -> bytes:
-    """The frontend file with its NEXT_PUBLIC_JITSI_DOMAIN line set; all else unchanged."""
-    line = f"{FRONTEND_VAR}={value}".encode()
+def frontend_text(current: bytes | None, value: str | dict[str, str]) -> bytes:
+    """The frontend file with its managed lines set (a str: NEXT_PUBLIC_JITSI_DOMAIN alone);
+    the first line of each name takes the value, later ones of that name go, a missing one
+    is added at the end; every other byte is kept."""
+    wanted = {FRONTEND_VAR: value} if isinstance(value, str) else value
     data = current or b""
-    lines = data.splitlines(keepends=True)
-    mine = [i for i, ln in enumerate(lines) if _FRONT_LINE.match(ln)]
-    if mine:
-        first = lines[mine[0]]
-        ending = first[len(first.rstrip(b"\r\n")) :]
-        lines[mine[0]] = line + ending
-        return b"".join(ln for i, ln in enumerate(lines) if i not in mine[1:])
-    eol = b"\r\n" if b"\r\n" in data else b"\n"
-    if data and not data.endswith((b"\n", b"\r")):
-        data += eol
-    return data + line + eol
+    for name, text in wanted.items():
+        line = f"{name}={text}".encode()
+        lines = data.splitlines(keepends=True)
+        mine = [
+            i
+            for i, ln in enumerate(lines)
+            if (m := _NAME.match(ln)) and m.group(1) == name.encode()
+        ]
+        if mine:
+            first = lines[mine[0]]
+            ending = first[len(first.rstrip(b"\r\n")) :]
+            lines[mine[0]] = line + ending
+            data = b"".join(ln for i, ln in enumerate(lines) if i not in mine[1:])
+            continue
+        eol = b"\r\n" if b"\r\n" in data else b"\n"
+        if data and not data.endswith((b"\n", b"\r")):
+            data += eol
+        data += line + eol
+    return data
 
 
 def _frontend(d: Deployment) -> tuple[Path, bytes | None, bytes] | None:
@@ -241,7 +249,13 @@ def _frontend(d: Deployment) -> tuple[Path, bytes | None, bytes] | None:
         )
     except OSError as exc:
         raise files.os_error(path, exc, "read") from exc
-    return path, current, frontend_text(current, d.urls.hostport)
+    if d.frontend is None:
+        return path, current, frontend_text(current, d.urls.hostport)
+    return (
+        path,
+        current,
+        frontend_text(current, d.frontend.env_lines(d.urls.hostport, d.urls.public)),
+    )
 
 
 def _write_frontend(path: Path, data: bytes, current: bytes | None) -> None:

@@ -521,9 +521,7 @@ CASES = [
         C + EXPIRED.format(expired="{expired2}") + DEV_KEPT,
     ),
     # -- dates: a warning elsewhere, an error for lint, refused when it would be installed --
-    Case(
-        "expired-render", _files(_pem(_cert(start=-40, days=-3))), C + EXPIRED + DEV_KEPT
-    ),
+    Case("expired-render", _files(_pem(_cert(start=-40, days=-3))), C + EXPIRED + DEV_KEPT),
     Case("expired-lint", _files(_pem(_cert(start=-40, days=-3))), C + EXPIRED, argv=("lint",)),
     Case(
         "expired-start-dry",

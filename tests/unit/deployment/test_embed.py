@@ -70,3 +70,63 @@ def test_dev_https_can_be_turned_off(root):
     assert not d.frontend.dev_https and d.frontend.domain == ""
     assert [p.host for p in d.service("web").ports] == [8443]
     assert d.env["DISABLE_HTTPS"] == "1"
+
+
+FRONT = (
+    b"# the platform's own\r\nAPI_URL=http://backend:3000\r\nexport VITE_JITSI_DOMAIN=old\r\nX=\xe9"
+)
+
+
+@pytest.mark.parametrize(
+    ("names", "settings", "expected"),
+    [
+        (
+            "next",
+            "",
+            b"# the platform's own\r\nAPI_URL=http://backend:3000\r\nexport VITE_JITSI_DOMAIN=old"
+            b"\r\nX=\xe9\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8444\r\n"
+            b"NEXT_PUBLIC_JITSI_URL=https://localhost:8444\r\n",
+        ),
+        (
+            "vite",
+            "",
+            b"# the platform's own\r\nAPI_URL=http://backend:3000\r\nVITE_JITSI_DOMAIN=localhost:8444"
+            b"\r\nX=\xe9\r\nVITE_JITSI_URL=https://localhost:8444\r\n",
+        ),
+        (
+            "plain",
+            "auth: {enabled: true, type: jwt, jwt: {app_id: callcenter}}\n",
+            b"# the platform's own\r\nAPI_URL=http://backend:3000\r\nexport VITE_JITSI_DOMAIN=old"
+            b"\r\nX=\xe9\r\nJITSI_DOMAIN=localhost:8444\r\nJITSI_URL=https://localhost:8444\r\n"
+            b"JITSI_TOKEN_URL=/api/jitsi-token\r\n",
+        ),
+    ],
+)
+def test_the_frontend_file_gets_every_value_and_keeps_its_other_bytes(
+    root, names, settings, expected
+):
+    from jitsi_stack.render import apply
+
+    (root / "front").mkdir()
+    target = root / "front" / ".env.local"
+    target.write_bytes(FRONT)
+    write_settings(
+        root,
+        settings + f"frontend: {{env_file: front/.env.local, env_names: {names}, "
+        "token_url: /api/jitsi-token}\n",
+    )
+    apply.apply(deployment(root))
+    assert target.read_bytes() == expected
+    apply.apply(deployment(root))  # a second render changes nothing
+    assert target.read_bytes() == expected
+
+
+def test_without_https_the_frontend_gets_the_plain_endpoint(root):
+    from jitsi_stack.render import apply
+
+    (root / "front").mkdir()
+    write_settings(root, "frontend: {env_file: front/.env.local, dev_https: false}\n")
+    apply.apply(deployment(root))
+    assert (root / "front/.env.local").read_bytes() == (
+        b"NEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\nNEXT_PUBLIC_JITSI_URL=http://localhost:8443\n"
+    )

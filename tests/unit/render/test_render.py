@@ -151,8 +151,10 @@ def test_frontend_value_written_only_when_set_and_other_bytes_kept(root):
     target.chmod(0o640)
     write_settings(root, "frontend:\n  env_file: frontend/.env.local\n")
     apply.apply(deployment(root))
+    # the SDK's domain is the https endpoint (development CA, ports.https), then its URL
     assert target.read_bytes() == (
-        b"API_URL=http://backend:3000\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\r\nX=\xe9\r\n"
+        b"API_URL=http://backend:3000\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8444\r\nX=\xe9\r\n"
+        b"NEXT_PUBLIC_JITSI_URL=https://localhost:8444\r\n"
     )
     assert target.stat().st_mode & 0o777 == 0o640
 
