@@ -391,4 +391,5 @@ ns = Collection(
     users,
     swarm,
     helm,
+    __import__("jitsi_stack.cli.devca", fromlist=["devca_collection"]).devca_collection,
 )

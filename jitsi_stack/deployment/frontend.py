@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..settings.layers import Settings
+from ..settings.rules.frontend import dev_https
 from ..store import devca, paths
 from ..validators import is_loopback_host
+
+__all__ = ["CSP_FILE", "DEV_ORIGINS", "Frontend", "dev_https", "frontend_of"]
 
 CSP_FILE = f"{paths.CONFIG_DIR}/web/nginx-custom/frame-ancestors.conf"
 
@@ -65,17 +68,6 @@ class Frontend:
         if self.token_url:
             lines[f"{prefix}JITSI_TOKEN_URL"] = self.token_url
         return lines
-
-
-def dev_https(s: Settings) -> bool:
-    """https with the development CA: frontend.dev_https, when nothing else serves https
-    (https.enabled off) and public_url is plain http (an https public_url without
-    https.enabled means something in front of the stack holds the site's certificate)."""
-    return (
-        bool(s["frontend.dev_https"])
-        and not s["https.enabled"]
-        and s["public_url"].lower().startswith("http://")
-    )
 
 
 def frontend_of(s: Settings, jwt: bool) -> Frontend:

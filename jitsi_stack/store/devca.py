@@ -305,3 +305,32 @@ def peek(root: Path, now: _dt.datetime | None = None) -> Bundle | None:
         spki_sha256=base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii"),
         fingerprint=hashlib.sha256(ca_cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
     )
+
+
+# Where Debian (update-ca-certificates), Fedora and Alpine keep the system's bundle.
+SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+)
+SYSTEM_ANCHOR = "/usr/local/share/ca-certificates/jitsi-stack-dev-ca.crt"  # Debian's place
+
+
+def _body(pem: bytes) -> bytes:
+    return b"".join(
+        line.strip() for line in pem.splitlines() if line.strip() and not line.startswith(b"-----")
+    )
+
+
+def trusted(bundle: Bundle, bundles: tuple[str, ...] = SYSTEM_BUNDLES) -> bool:
+    """Whether the system's CA bundle holds this CA (what `inv dev-ca.trust` installs)."""
+    want = _body(bundle.ca_cert)
+    for name in bundles:
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read(16 << 20)
+        except OSError:
+            continue
+        if want in data.replace(b"\r", b"").replace(b"\n", b""):
+            return True
+    return False

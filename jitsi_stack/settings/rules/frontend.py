@@ -6,7 +6,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ...validators import is_domain
+from ...validators import is_domain, is_loopback_host
 
 if TYPE_CHECKING:
     from ..layers import Settings
@@ -70,6 +70,48 @@ def normal(origin: str) -> str:
     netloc = parts.netloc.lower().replace("wildcard-.", "*.", 1)
     default = {"http": ":80", "https": ":443"}[scheme]
     return f"{scheme}://{netloc.removesuffix(default)}"
+
+
+def dev_https(s: Settings) -> bool:
+    """https with the development CA: frontend.dev_https, when nothing else serves https
+    (https.enabled off) and public_url is plain http (an https public_url without
+    https.enabled means something in front of the stack holds the site's certificate)."""
+    return (
+        bool(s["frontend.dev_https"])
+        and not s["https.enabled"]
+        and s["public_url"].lower().startswith("http://")
+    )
+
+
+def warn(s: Settings, warnings: list[str]) -> None:
+    """The warnings that save a day, one line each (inv config, inv start)."""
+    from ...store import devca
+
+    parts = urlsplit(s["public_url"])
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not dev_https(s) and not s["https.enabled"]:
+        warnings.append(
+            f"frontend: the stack has no https endpoint ({s['public_url']} is plain http): "
+            "@jitsi/react-sdk and external_api.js load only https://<domain>/ and will fail: "
+            "leave frontend.dev_https on (development) or set https"
+        )
+    if dev_https(s):
+        try:
+            found = devca.peek(s.root)
+        except Exception:  # noqa: BLE001 - render refuses a damaged CA in one line
+            found = None
+        if found is not None and not devca.trusted(found):
+            warnings.append(
+                f"frontend.dev_https: this machine does not trust the development CA "
+                f"({devca.CA_CERT}): browsers refuse https://{host or 'localhost'}:"
+                f"{s['ports.https']}: run `inv dev-ca.trust` (or `inv dev-ca.trust --print`)"
+            )
+    if not s["frontend.origins"] and not is_loopback_host(host) and s["frontend.env_file"]:
+        warnings.append(
+            "frontend.origins: empty in production: only the stack itself may frame "
+            "meetings, the platform's frontend is refused by the browser: add its origin, "
+            "e.g. https://agents.example.com"
+        )
 
 
 def check(s: Settings, errors: list[str]) -> None:

@@ -130,3 +130,56 @@ def test_without_https_the_frontend_gets_the_plain_endpoint(root):
     assert (root / "front/.env.local").read_bytes() == (
         b"NEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\nNEXT_PUBLIC_JITSI_URL=http://localhost:8443\n"
     )
+
+
+def _warnings(root):
+    from jitsi_stack.settings import project
+
+    return [w for w in project.load(root, environ={}).warnings if "frontend" in w]
+
+
+def test_warns_when_the_stack_has_no_https_endpoint(root):
+    write_settings(root, "frontend: {dev_https: false}\n")
+    (line,) = _warnings(root)
+    assert line.startswith("frontend: the stack has no https endpoint (http://localhost:8443")
+
+
+def test_warns_when_this_machine_does_not_trust_the_dev_ca(root, monkeypatch):
+    from jitsi_stack.render import apply
+    from jitsi_stack.store import devca
+
+    assert _warnings(root) == []  # no CA yet: nothing to trust
+    apply.apply(deployment(root))
+    monkeypatch.setattr(devca, "SYSTEM_BUNDLES", (str(root / "none.pem"),))
+    monkeypatch.setattr(devca.trusted, "__defaults__", ((str(root / "none.pem"),),))
+    (line,) = _warnings(root)
+    assert line.startswith("frontend.dev_https: this machine does not trust the development CA")
+    (root / "bundle.pem").write_bytes(b"other\n" + (root / devca.CA_CERT).read_bytes())
+    monkeypatch.setattr(devca.trusted, "__defaults__", ((str(root / "bundle.pem"),),))
+    assert _warnings(root) == []
+
+
+def test_warns_when_production_lets_no_frontend_frame(root):
+    (root / "front").mkdir()
+    base = (
+        "public_url: https://meet.example.com\nhttps: {enabled: true}\n"
+        "jvb: {advertise_ips: [203.0.113.10]}\n"
+    )
+    write_settings(root, base + "frontend: {env_file: front/.env.local}\n")
+    (line,) = _warnings(root)
+    assert line.startswith("frontend.origins: empty in production")
+    write_settings(
+        root,
+        base + "frontend: {env_file: front/.env.local, origins: [https://agents.example.com]}\n",
+    )
+    assert _warnings(root) == []
+
+
+def test_warns_on_a_plain_http_url_beyond_localhost(root):
+    from jitsi_stack.settings import project
+
+    write_settings(
+        root, "public_url: http://meet.example.com\njvb: {advertise_ips: [203.0.113.10]}\n"
+    )
+    found = project.load(root, environ={}).warnings
+    assert any("browsers block camera and microphone" in w for w in found)
