@@ -177,6 +177,7 @@ def _san(hosts: tuple[str, ...]):
 def _server_ok(root: Path, ca, hosts: tuple[str, ...], now: _dt.datetime):
     """The stored server certificate and key when they can be served as they are."""
     from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
     from cryptography.x509.oid import ExtensionOID
 
@@ -195,7 +196,7 @@ def _server_ok(root: Path, ca, hosts: tuple[str, ...], now: _dt.datetime):
     try:
         cert.verify_directly_issued_by(ca)
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-    except (ValueError, TypeError, x509.InvalidSignature, x509.ExtensionNotFound):
+    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
         return None
     if san.value != _san(hosts) or cert.not_valid_after_utc <= now + _dt.timedelta(days=RENEW_DAYS):
         return None

@@ -144,3 +144,17 @@ def test_the_dev_ca_is_archived_with_the_secrets_and_comes_back_private():
         assert found is not None and found.mode == 0o600, rel
     folder = rule(devca.DIR, "dir", {}, frozenset())
     assert folder is not None and folder.mode == 0o700
+
+
+def test_a_server_certificate_another_ca_signed_is_made_again(tmp_path):
+    import datetime as _d
+
+    first = made(tmp_path)
+    stranger, stranger_key, _pem = devca._make_ca(NOW)
+    _cert, pem, key = devca._make_server(stranger, stranger_key, HOSTS, NOW)
+    (tmp_path / devca.SERVER_CERT).write_bytes(pem)
+    (tmp_path / devca.SERVER_KEY).write_bytes(key)
+    again = devca.prepare(tmp_path, HOSTS, NOW + _d.timedelta(days=1))
+    assert [rel for rel, _d2, _m in again.writes] == [devca.SERVER_KEY, devca.SERVER_CERT]
+    leaf = x509.load_pem_x509_certificate(again.server_cert)
+    leaf.verify_directly_issued_by(x509.load_pem_x509_certificate(first.ca_cert))
