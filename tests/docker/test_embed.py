@@ -153,9 +153,38 @@ def spki_of(pem: bytes) -> str:
     return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, testbed_images):
+PRODUCTION = (
+    SETTINGS.replace(
+        f"public_url: http://localhost:{HTTP}", f"public_url: https://localhost:{HTTPS}"
+    )
+    + "https: {enabled: true, certificate: {cert: certs/site.crt, key: certs/site.key}}\n"
+)
+
+
+def site_certificate(base: Path) -> bytes:
+    """A production-shaped site certificate for localhost, from a CA of this test's own (the
+    operator's certificate, as docs/call-center.md section 5 takes it); returns that CA."""
+    import datetime as dt
+
+    from jitsi_stack.store import devca
+
+    now = dt.datetime.now(dt.UTC)
+    ca, ca_key, ca_pem = devca._make_ca(now)
+    _leaf, leaf_pem, key_pem = devca._make_server(ca, ca_key, ("localhost",), now)
+    (base / "certs").mkdir(exist_ok=True)
+    (base / "certs/site.crt").write_bytes(leaf_pem + ca_pem)
+    (base / "certs/site.key").write_bytes(key_pem)
+    (base / "certs/site.key").chmod(0o600)
+    return ca_pem
+
+
+@pytest.fixture(scope="module", params=["development", "production"])
+def stack(request, tmp_path_factory, testbed_images):
+    """The same frontend against the development defaults (the development CA) and against a
+    production-shaped settings file with its own certificate; one stack at a time."""
     import subprocess
+
+    from jitsi_stack.store import devca
 
     image = f"jitsi-stack-testbed/web:{TAG}"
     probe = subprocess.run(
@@ -167,20 +196,24 @@ def stack(tmp_path_factory, testbed_images):
         f"{image} has no /external_api.js: it is older than this tree: "
         "python -m tests.testbed.build --only web"
     )
-    folder = tmp_path_factory.mktemp("embed") / "project"
+    folder = tmp_path_factory.mktemp(f"embed-{request.param}") / "project"
     folder.mkdir()
     (folder / "front").mkdir()
-    with started_stack(folder, PROJECT, SETTINGS) as (base, proc):
-        yield base, proc
+    if request.param == "production":
+        ca = site_certificate(folder)
+        settings = PRODUCTION
+    else:
+        ca, settings = b"", SETTINGS
+    with started_stack(folder, PROJECT, settings) as (base, _proc):
+        if not ca:
+            ca = (base / devca.CA_CERT).read_bytes()
+        yield request.param, base, ca
 
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    from jitsi_stack.store import devca
-
     path, sync_playwright = _browser_or_fail()
-    base, _ = stack
-    ca = (base / devca.CA_CERT).read_bytes()
+    _kind, _base, ca = stack
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=path,
@@ -194,7 +227,7 @@ def browser(stack):
 
 
 def test_the_frontend_file_names_the_https_endpoint(stack):
-    base, _ = stack
+    kind, base, _ca = stack
     text = (base / "front/.env.local").read_text()
     assert text == (
         f"NEXT_PUBLIC_JITSI_DOMAIN=localhost:{HTTPS}\nNEXT_PUBLIC_JITSI_URL=https://localhost:{HTTPS}\n"
@@ -202,6 +235,9 @@ def test_the_frontend_file_names_the_https_endpoint(stack):
     # now that start made the CA, inv config says in one line this machine does not trust it
     proc = inv(base, "config")
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "development CA" in ln]
+    if kind == "production":  # the site's certificate: no development CA at all
+        assert lines == [] and not (base / ".jitsi-stack/dev-ca").exists()
+        return
     assert len(lines) == 1 and "run `inv dev-ca.trust`" in lines[0], lines
 
 
@@ -219,7 +255,7 @@ def test_an_allowed_origin_embeds_the_meeting_over_https(stack, browser, tmp_pat
         allow = page.evaluate("document.getElementById('jitsiConferenceFrame0').allow")
         assert "camera" in allow and "microphone" in allow
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "embed-development.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"embed-{stack[0]}.png"), full_page=True)
     page.close()
 
 
