@@ -38,6 +38,7 @@ PROJECT = "jsembed"
 HTTP, HTTPS = 26043, 26044
 FRONT, OTHER = 26100, 26101  # the allowed frontend origin, and one frontend.origins lacks
 PLAIN = 26102  # a frontend that names the plain-http endpoint (a page of its own: no cache)
+REACT = 26103  # the React frontend, a second origin frontend.origins names
 # The testbed images of this tree ("good"); on an engine several work trees share, a tag of
 # one's own build (docker tag ...:good ...:mine) keeps another tree's rebuild out of the run.
 TAG = os.environ.get("JSTEST_EMBED_TAG", "good")
@@ -49,7 +50,7 @@ public_url: http://localhost:{HTTP}
 ports: {{http: {HTTP}, https: {HTTPS}, jvb_media: 12600, jvb_colibri: 26080, jicofo_rest: 26088}}
 images: {{repository: jitsi-stack-testbed, tag: {TAG}}}
 health: {{timeout: 120, interval: 2}}
-frontend: {{env_file: front/.env.local, origins: ['http://localhost:{FRONT}']}}
+frontend: {{env_file: front/.env.local, origins: ['http://localhost:{FRONT}', 'http://localhost:{REACT}']}}
 """
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".ci" / "artifacts"
 READY_SCOPE = "jitsi_meet_external_api_0"
@@ -85,6 +86,67 @@ PAGE = """<!doctype html>
 </script>
 </body></html>
 """
+
+
+REACT_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>call center frontend (React)</title></head>
+<body><h1>Agent desk (React)</h1><div id="meet" style="width: 960px"></div>
+<script>
+  window.JITSI_DOMAIN = '%(domain)s';
+  window.__ready = null;
+  window.addEventListener('message', function (event) {
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    if (data && data.postis && data.scope === '%(scope)s' && data.params
+        && data.params.type === 'event' && data.params.data.name === 'ready') {
+      window.__ready = event.origin;
+    }
+  });
+</script>
+<script src="bundle.js"></script>
+</body></html>
+"""
+# The platform's JitsiCall, reduced: the real @jitsi/react-sdk from npm, bundled by esbuild.
+REACT_ENTRY = """
+import React from 'react';
+import { createRoot } from 'react-dom/client';
+import { JitsiMeeting } from '@jitsi/react-sdk';
+
+createRoot(document.getElementById('meet')).render(
+  <JitsiMeeting
+    domain={window.JITSI_DOMAIN}
+    roomName="agent-42"
+    getIFrameRef={(node) => { node.style.height = '540px'; }}
+  />
+);
+"""
+REACT_SDK = "1.4.4"  # the version the issue names; its src/init.ts loads https://${domain}/...
+
+
+@pytest.fixture(scope="module")
+def react_bundle(tmp_path_factory) -> Path:
+    """The real @jitsi/react-sdk (npm), React 18 and esbuild, bundled once for the test."""
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        message = "the React test needs npm (Debian: apt-get install npm)"
+        if os.environ.get("JSTEST_REQUIRE_DOCKER") == "1":
+            pytest.fail(message)
+        pytest.skip("SKIPPED: " + message)
+    folder = tmp_path_factory.mktemp("react")
+    (folder / "entry.jsx").write_text(REACT_ENTRY)
+    packages = [f"@jitsi/react-sdk@{REACT_SDK}", "react@18", "react-dom@18", "esbuild@0"]
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--silent", *packages],
+        cwd=folder, check=True, timeout=600,
+    )  # fmt: skip
+    subprocess.run(
+        [str(folder / "node_modules/.bin/esbuild"), "entry.jsx", "--bundle", "--minify",
+         "--outfile=bundle.js", "--define:process.env.NODE_ENV=\"production\""],
+        cwd=folder, check=True, timeout=120,
+    )  # fmt: skip
+    return folder / "bundle.js"
 
 
 def chromium_path() -> str | None:
@@ -124,10 +186,14 @@ class _DualStack(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def frontend(folder: Path, port: int, domain: str):
-    """The platform's frontend: one static page, python's http.server, on another origin."""
+def frontend(folder: Path, port: int, domain: str, bundle: Path | None = None):
+    """The platform's frontend: one static page, python's http.server, on another origin;
+    with bundle, the React page that loads it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.html").write_text(PAGE % {"domain": domain, "scope": READY_SCOPE})
+    page = PAGE if bundle is None else REACT_PAGE
+    (folder / "index.html").write_text(page % {"domain": domain, "scope": READY_SCOPE})
+    if bundle is not None:
+        shutil.copy(bundle, folder / "bundle.js")
     handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
     server = _DualStack(("::", port), handler)
@@ -290,4 +356,27 @@ def test_the_plain_http_endpoint_fails_as_the_sdk_asks_for_https(stack, browser,
         page.wait_for_function("window.__scriptError !== null", timeout=60_000)
         assert page.evaluate("window.__scriptError") == f"https://localhost:{HTTP}/external_api.js"
         assert page.evaluate("typeof window.JitsiMeetExternalAPI") == "undefined"
+    page.close()
+
+
+def test_the_real_react_sdk_embeds_the_meeting_over_https(stack, browser, react_bundle, tmp_path):
+    page = browser.new_page()
+    seen: list[str] = []
+    page.on("console", lambda msg: seen.append(msg.text))
+    page.on("requestfailed", lambda req: seen.append(f"failed {req.url} {req.failure}"))
+    with frontend(tmp_path / "react", REACT, f"localhost:{HTTPS}", react_bundle) as url:
+        page.goto(url.format("localhost"))
+        try:
+            page.wait_for_function("window.__ready !== null", timeout=60_000)
+        except Exception:  # the browser's own account of what happened
+            frames = [f.url for f in page.frames]
+            pytest.fail(f"no ready handshake: frames {frames}, console {seen}")
+        assert page.evaluate("window.__ready") == f"https://localhost:{HTTPS}"
+        frame = page.frame(name="jitsiConferenceFrame0")
+        assert frame is not None and frame.url.startswith(
+            f"https://localhost:{HTTPS}/agent-42#jitsi_meet_external_api_id=0"
+        )
+        assert frame.evaluate("window.isSecureContext") is True
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"embed-react-{stack[0]}.png"), full_page=True)
     page.close()
