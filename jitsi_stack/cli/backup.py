@@ -62,6 +62,13 @@ def backup_task(c, to="", include_recordings=False, json=False):
         )
     for path, why in result.left_out:
         ui.warn(f"{path}: named by the settings but {why}: not in the backup (copy it yourself)")
+    from ..store import devca
+
+    if (stack.d.root / devca.CA_KEY).is_file():
+        ui.info(
+            f"the archive holds the development CA's private key ({devca.CA_KEY}), which "
+            "this machine's browsers may trust: keep it as private as the secrets"
+        )
     shown = {
         "archive": str(result.path),
         "members": result.members,

@@ -20,6 +20,7 @@ from . import compat as invoke_compat
 from .access import addresses_task, token_task, users
 from .adopt import adopt_task
 from .backup import backup_task, restore_task
+from .devca import devca_collection
 from .helm import helm
 from .support import (
     _locked,
@@ -76,8 +77,10 @@ def _nullcontext():
 def config_task(c, json=False):  # the flag is --json
     """Show the effective settings (secrets masked) and where each value came from."""
     from ..settings import view as config_view
+    from ..settings.rules.frontend import ca_warnings
 
     s = session(c).settings
+    s.warnings += ca_warnings(s)  # reads the CA and the trust store: here, not every load
     if json:
         ui.plain(config_view.as_json(s))
     else:
@@ -116,6 +119,11 @@ def start_task(c, targets=None, json=False):
     services = resolve_targets(stack, split_targets(targets))
     with _locked(c, "start"):
         seconds = up(stack, services)
+    if seconds is not None:  # the render made the development CA, if it was not there
+        from ..settings.rules.frontend import ca_warnings
+
+        for warning in ca_warnings(session(c).settings):
+            ui.warn(warning)
     _started(stack, services, seconds, json)
 
 
@@ -429,4 +437,5 @@ ns = Collection(
     swarm,
     helm,
     adopt_task,
+    devca_collection,
 )

@@ -43,6 +43,7 @@ from .facts import (
     metrics_of,
     turn_of,
 )
+from .frontend import Frontend, dev_https, frontend_of
 
 # Upstream services in upstream's order; the first four always run.
 CORE = ("web", "prosody", "jicofo", "jvb")
@@ -198,6 +199,7 @@ class Deployment:
     auth: Auth = Auth()
     drain_timeout: int = 900  # jvb.drain_timeout: seconds a bridge's calls get to end
     drain_on_timeout: str = "continue"  # jvb.drain_on_timeout: continue or stop
+    frontend: Frontend | None = None  # what the platform's frontend embeds with
 
     @property
     def generated_secrets(self) -> tuple[str, ...]:
@@ -321,7 +323,7 @@ def _services(s: Settings, dom: Domains, env: Mapping[str, str | None], on: list
         return tuple(sorted(n for n in env if key in services_reading(n)))
 
     web_ports = [Port("ports.http", s["ports.http"], 8000)]
-    if s["https.enabled"]:
+    if s["https.enabled"] or dev_https(s):  # dev_https: the development CA's certificate
         web_ports.append(Port("ports.https", s["ports.https"], 8443))
     media = s["ports.jvb_media"]
     low, high = s["ports.jigasi_min"], s["ports.jigasi_max"]
@@ -479,6 +481,7 @@ def build(s: Settings) -> Deployment:
         auth=auth_of(s),
         drain_timeout=s["jvb.drain_timeout"],
         drain_on_timeout=s["jvb.drain_on_timeout"],
+        frontend=frontend_of(s, s["auth.enabled"] and s["auth.type"] == "jwt"),
         certificate=(
             Certificate(
                 _under(s.root, s["https.certificate.cert"]),

@@ -94,7 +94,10 @@ def dotenv_values(s: Settings, dom: Domains, on: set[str]) -> dict[str, str | No
     # short valid= finds a moved prosody again within seconds.
     env["NGINX_RESOLVER"] = NGINX_RESOLVER
     env["ENABLE_XMPP_WEBSOCKET"] = "1"
-    put("https.enabled", not s["https.enabled"])  # upstream's DISABLE_HTTPS
+    # upstream's DISABLE_HTTPS; frontend.dev_https serves the development CA's certificate
+    from .frontend import dev_https
+
+    put("https.enabled", not (s["https.enabled"] or dev_https(s)))
     put("https.http_redirect")
     put("https.letsencrypt.enabled")
     put("auth.enabled")

@@ -14,10 +14,12 @@ from pathlib import PurePosixPath
 
 from ..deployment.facts import Certificate
 from ..render import CONTAINER_UID, NOBODY, OUTPUTS
-from ..store import paths
+from ..store import devca, paths
 
 STORAGE = f"{paths.CONFIG_DIR}/storage"
-STATE_FILES = (paths.SECRETS, paths.STATE, paths.MANIFEST)
+# the development CA (frontend.dev_https) is kept with the secrets: browsers trust its key,
+# so a restored project serves a certificate they already trust (`inv backup` says so)
+STATE_FILES = (paths.SECRETS, paths.STATE, paths.MANIFEST, *devca.FILES)
 SMALL_FILE = 8 << 20  # settings, secrets, state, generated and named files: at most this
 KINDS = {  # kind -> file name prefix (the name says what the archive holds)
     "backup": "jitsi-stack-backup",
@@ -87,7 +89,7 @@ def rule(name: str, kind: str, named: Mapping[str, str], generated: frozenset[st
     parts = PurePosixPath(name).parts
     if kind == "dir":
         copies = paths.REPLACED_COPIES
-        if name in (paths.STATE_DIR, copies) or name.startswith(f"{copies}/"):
+        if name in (paths.STATE_DIR, copies, devca.DIR) or name.startswith(f"{copies}/"):
             return Rule("jitsi-stack's state folder", "dir", 0o700)
         if name == paths.CONFIG_DIR or (
             name.startswith(f"{paths.CONFIG_DIR}/") and not name.startswith(f"{STORAGE}/")

@@ -16,7 +16,9 @@ What a backup holds (paths relative to the project):
   name inside the project: compose.extra_files, frontend.env_file and the site's own
   certificate and key;
 - .jitsi-stack/secrets.env, state.json, manifest.json and backups/ (internal passwords,
-  JWT and TURN secrets, the chosen tag, detected addresses, the render record, old copies);
+  JWT and TURN secrets, the chosen tag, detected addresses, the render record, old copies)
+  and dev-ca/ (the development CA with its private key, which browsers that ran
+  `inv dev-ca.trust` trust: `inv backup` says when the archive holds it);
 - the generated files of the last render (docker-compose.yml, jitsi-meet/.env, ...), so a
   restored project is up to date (`inv render --check` exits 0) with no render;
 - jitsi-meet/storage/ (prosody's accounts and data, the web container's certificates and

@@ -14,8 +14,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ..deployment import PROSODY_METRICS_ALIAS
+from ..deployment.frontend import CSP_FILE
 from ..errors import StackError
-from ..store import paths
+from ..store import devca, paths
 
 if TYPE_CHECKING:
     import jinja2
@@ -131,13 +132,17 @@ NOBODY = 65534  # the official coturn image runs as nobody:nogroup
 CONTAINER_UID = 1000  # the Jitsi images run as this user
 
 
-def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
+def plan(d: Deployment, secrets: dict[str, str], dev: devca.Bundle | None = None) -> Plan:
+    """dev: the development CA's server certificate to install (frontend.dev_https), made
+    or read by apply; without it none is installed."""
+    csp = d.frontend.csp if d.frontend is not None else ""
     context = {
         "d": d,
         "dotenv": d.dotenv(secrets),
         "config_dir": paths.CONFIG_DIR,
         "turn_external": _public_ips(d),
         "prosody_metrics_alias": PROSODY_METRICS_ALIAS,
+        "web_digest": web_digest(csp, dev if d.certificate is None else None),
     }
     coturn = _coturn_conf(d, secrets, context) if d.turn.bundled else None
     context["coturn_digest"] = coturn_digest(coturn, d.secret("TURN_CREDENTIALS", secrets))
@@ -153,7 +158,11 @@ def plan(d: Deployment, secrets: dict[str, str]) -> Plan:
             outputs.append(Output(path, _render(f"{path}.j2", context), 0o644))
         text = dashboards.text(d.metrics.datasource_uid)
         outputs.append(Output(d.metrics.dashboard, text, 0o644))
+    if csp:
+        outputs.append(Output(CSP_FILE, _render(f"{CSP_FILE}.j2", context), 0o644))
     outputs += _certificates(d)
+    if d.certificate is None and dev is not None:
+        outputs += _dev_certificate(dev)
     hidden = frozenset(d.hidden(secrets))
     for out in outputs:
         if not out.may_hold_secrets and any(value in out.text for value in hidden):
@@ -174,6 +183,36 @@ def _coturn_conf(d: Deployment, secrets: dict[str, str], context: dict) -> Outpu
         raise StackError("turn.secret: coturn's config file cannot hold it: report this bug")
     text = _render(f"{COTURN_CONF}.j2", {**context, "turn_secret": secret})
     return Output(COTURN_CONF, text, 0o600, may_hold_secrets=True, owner=NOBODY)
+
+
+def web_digest(csp: str, dev: devca.Bundle | None) -> str:
+    """A label on web's service that changes with what web reads only when it starts (the
+    frame-ancestors header, the development certificate), so `docker compose up`
+    recreates it when they change."""
+    import hashlib
+
+    parts = csp.encode("utf-8") + b"\x00" + (dev.server_cert if dev is not None else b"")
+    return hashlib.sha256(parts).hexdigest()[:16]
+
+
+def _dev_certificate(dev: devca.Bundle) -> list[Output]:
+    """The development CA's server certificate where the web image reads an operator's
+    keys (/config/keys, copied to /storage/keys on start: docker-jitsi-meet 738058b4
+    web/rootfs/etc/s6-overlay/scripts/config lines 86-90); the chain includes the CA."""
+    from ..deployment.facts import Certificate
+
+    chain = (dev.server_cert + dev.ca_cert).decode("ascii")
+    return [
+        Output(Certificate.web_cert, chain, 0o644, owner=CONTAINER_UID),
+        Output(
+            Certificate.web_key,
+            dev.server_key.decode("ascii"),
+            0o600,
+            may_hold_secrets=True,
+            owner=CONTAINER_UID,
+            secret_file=True,
+        ),
+    ]
 
 
 def coturn_digest(conf: Output | None, secret: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import render
 from ..deployment import ACCOUNT_OF, Deployment
 from ..errors import SettingsError, StackError
-from ..store import files, paths
+from ..store import devca, files, paths
 from ..store import secrets as secret_store
 
 UID = 1000  # the images run as this user
@@ -43,7 +43,15 @@ class Report:
 # -- a no-op render: nothing to draw -------------------------------------------------
 
 
-def inputs_key(d: Deployment, values: dict[str, str]) -> str:
+def dev_bundle(d: Deployment) -> devca.Bundle | None:
+    """The development CA's certificate web serves (frontend.dev_https), reused while good,
+    made or renewed in memory (written by apply, never with --dry)."""
+    if d.frontend is None or not d.frontend.dev_https or d.certificate is not None:
+        return None
+    return devca.prepare(d.root, d.frontend.cert_hosts)
+
+
+def inputs_key(d: Deployment, values: dict[str, str], dev: devca.Bundle | None = None) -> str:
     """A hash of everything a render depends on: the Deployment, the secrets, the templates
     and the tool's version. Equal keys mean equal output."""
     from importlib import resources
@@ -64,6 +72,8 @@ def inputs_key(d: Deployment, values: dict[str, str]) -> str:
                 parts.append(files.sha256(read_bounded(path, "https.certificate")))
             except Refused:
                 parts.append("-")  # render says why, in one line
+    if dev is not None:
+        parts.append(files.sha256(dev.server_cert))
     pending = [("", templates)]  # every template shipped, by its path: a new one counts too
     while pending:
         prefix, folder = pending.pop()
@@ -155,6 +165,9 @@ def refuse_lapsed(d: Deployment) -> None:
     problem = lapsed_pem(new)
     if problem:
         kept = f": the stack keeps {d.certificate.web_cert}" if installed is not None else ""
+        dev = files.read_bytes(d.root, devca.SERVER_CERT)
+        if installed is not None and dev and installed.startswith(dev):
+            kept = f": the stack keeps the development certificate in {d.certificate.web_cert}"
         raise SettingsError([f"{problem} (not installed{kept})"])
 
 
@@ -181,28 +194,36 @@ def root_env_ok(root: Path) -> bool:
     return link.is_symlink() and os.readlink(link) == paths.ENV_FILE
 
 
-# -- the frontend's env file: one line, every other byte kept --------------------------
+# -- the frontend's env file: its lines, every other byte kept ------------------------
 
-_FRONT_LINE = re.compile(
-    rb"^([ \t]*(?:export[ \t]+)?" + FRONTEND_VAR.encode() + rb"[ \t]*=)[^\r\n]*"
-)
+_NAME = re.compile(rb"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
 
 
-def frontend_text(current: bytes | None, value: str) -> bytes:
-    """The frontend file with its NEXT_PUBLIC_JITSI_DOMAIN line set; all else unchanged."""
-    line = f"{FRONTEND_VAR}={value}".encode()
+def frontend_text(current: bytes | None, value: str | dict[str, str]) -> bytes:
+    """The frontend file with its managed lines set (a str: NEXT_PUBLIC_JITSI_DOMAIN alone);
+    the first line of each name takes the value, later ones of that name go, a missing one
+    is added at the end; every other byte is kept."""
+    wanted = {FRONTEND_VAR: value} if isinstance(value, str) else value
     data = current or b""
-    lines = data.splitlines(keepends=True)
-    mine = [i for i, ln in enumerate(lines) if _FRONT_LINE.match(ln)]
-    if mine:
-        first = lines[mine[0]]
-        ending = first[len(first.rstrip(b"\r\n")) :]
-        lines[mine[0]] = line + ending
-        return b"".join(ln for i, ln in enumerate(lines) if i not in mine[1:])
-    eol = b"\r\n" if b"\r\n" in data else b"\n"
-    if data and not data.endswith((b"\n", b"\r")):
-        data += eol
-    return data + line + eol
+    for name, text in wanted.items():
+        line = f"{name}={text}".encode()
+        lines = data.splitlines(keepends=True)
+        mine = [
+            i
+            for i, ln in enumerate(lines)
+            if (m := _NAME.match(ln)) and m.group(1) == name.encode()
+        ]
+        if mine:
+            first = lines[mine[0]]
+            ending = first[len(first.rstrip(b"\r\n")) :]
+            lines[mine[0]] = line + ending
+            data = b"".join(ln for i, ln in enumerate(lines) if i not in mine[1:])
+            continue
+        eol = b"\r\n" if b"\r\n" in data else b"\n"
+        if data and not data.endswith((b"\n", b"\r")):
+            data += eol
+        data += line + eol
+    return data
 
 
 def _frontend(d: Deployment) -> tuple[Path, bytes | None, bytes] | None:
@@ -228,7 +249,13 @@ def _frontend(d: Deployment) -> tuple[Path, bytes | None, bytes] | None:
         )
     except OSError as exc:
         raise files.os_error(path, exc, "read") from exc
-    return path, current, frontend_text(current, d.urls.hostport)
+    if d.frontend is None:
+        return path, current, frontend_text(current, d.urls.hostport)
+    return (
+        path,
+        current,
+        frontend_text(current, d.frontend.env_lines(d.urls.hostport, d.urls.public)),
+    )
 
 
 def _write_frontend(path: Path, data: bytes, current: bytes | None) -> None:
@@ -269,12 +296,19 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
     values, missing = secret_store.complete(stored, d.generated_secrets)
     manifest = files.read_manifest(root)
     front = _frontend(d)
-    key = inputs_key(d, values)
-    if not missing and not (front and front[1] != front[2]) and _unchanged(root, manifest, key):
+    dev = dev_bundle(d)
+    key = inputs_key(d, values, dev)
+    fresh = not (dev and dev.writes)
+    if (
+        not missing
+        and fresh
+        and not (front and front[1] != front[2])
+        and _unchanged(root, manifest, key)
+    ):
         if not (check or dry):
             prepare_tree(root, tuple(manifest.tree))
         return Report(dry=dry, inputs=key)
-    the_plan = render.plan(d, values)
+    the_plan = render.plan(d, values, dev)
     states = _states(root, the_plan.outputs, manifest)
     report = Report(new_secrets=missing, dry=dry, inputs=key)
     link_ok = root_env_ok(root)
@@ -328,12 +362,16 @@ def apply(d: Deployment, *, check: bool = False, force: bool = False, dry: bool 
         report.written.append(paths.ROOT_ENV)
     if front and front[1] != front[2]:
         report.written.append(str(front[0]))
+    if dev:
+        report.written += [rel for rel, _data, _mode in dev.writes]
     if dry:
         return report
 
     # Everything rendered and nothing is in the way: write.
     if missing:
         secret_store.save(root, values)
+    if dev:
+        devca.save(root, dev)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
     for st in conflicts:
         report.backups.append(_backup(root, st.output.path, stamp))

@@ -445,9 +445,46 @@ SCHEMA: dict[str, Any] = {
         "env_file": Field(
             "path",
             "",
-            "File of the platform's frontend that receives NEXT_PUBLIC_JITSI_DOMAIN "
-            "(host:port of public_url). Only that line is managed; nothing is written when empty.",
+            "File of the platform's frontend that receives the values it embeds meetings "
+            "with (frontend.env_names): the SDK's domain (host:port of the https endpoint), "
+            "the https URL and, with JWT, where tokens come from. Nothing is written when "
+            "empty.",
             example="../frontend/.env.local",
+        ),
+        "env_names": Field(
+            "choice",
+            "next",
+            "Names of the lines written to frontend.env_file: next (NEXT_PUBLIC_JITSI_DOMAIN, "
+            "NEXT_PUBLIC_JITSI_URL, NEXT_PUBLIC_JITSI_TOKEN_URL), vite (VITE_JITSI_...) or "
+            "plain (JITSI_...). Only those lines are managed; every other byte is kept.",
+            choices=("next", "vite", "plain"),
+        ),
+        "token_url": Field(
+            "str",
+            "",
+            "Where the frontend gets its meeting tokens when auth.type is jwt (the platform's "
+            "backend endpoint, an https URL or a path such as /api/jitsi-token); written as "
+            "the TOKEN_URL line. Empty: no such line.",
+            example="/api/jitsi-token",
+        ),
+        "origins": Field(
+            "list",
+            [],
+            "Origins (scheme://host[:port]) of the platform's frontend allowed to frame "
+            "meetings: sent as Content-Security-Policy frame-ancestors 'self' and these. A "
+            "host may start with *. and the port may be *. Empty in development (public_url "
+            "on localhost): any port of http(s)://localhost and 127.0.0.1; in production: the "
+            "stack itself only.",
+            example="https://agents.example.com",
+        ),
+        "dev_https": Field(
+            "bool",
+            True,
+            "Without https.enabled (development): serve https on ports.https too, with a "
+            "certificate for localhost, 127.0.0.1 and public_url's host signed by a "
+            "development CA made once under .jitsi-stack/dev-ca (`inv dev-ca.trust` makes "
+            "this machine's browsers trust it). The IFrame API and @jitsi/react-sdk load "
+            "only https.",
         ),
     },
     "web": {

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.docker
 PROJECT = "jsarchbk"
 PORT = 24043
 ACCOUNT = "jitsi-meet/storage/prosody/data/meet%2ejitsi/accounts/agent042.dat"
-SETTINGS = stand_in_settings(PROJECT, PORT, 24010, 24080, 24088) + (
-    "auth: {enabled: true, type: internal, guests: true}\n"
-    "compose: {extra_files: [platform.yml]}\n"
-    "frontend: {env_file: frontend/.env.local}\n"
+SETTINGS = stand_in_settings(
+    PROJECT, PORT, 24010, 24080, 24088, frontend_env_file="frontend/.env.local"
+) + (
+    "auth: {enabled: true, type: internal, guests: true}\ncompose: {extra_files: [platform.yml]}\n"
 )
 TAG = "jsarch2"  # a second tag of the testbed images, only this module's
 SERVICES = ("web", "prosody", "jicofo", "jvb")

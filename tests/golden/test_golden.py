@@ -15,7 +15,7 @@ import yaml
 from jitsi_stack.deployment import build
 from jitsi_stack.render import apply
 from jitsi_stack.settings import project
-from jitsi_stack.store import paths
+from jitsi_stack.store import devca, paths
 from tests.support.project import seed_secrets
 
 GOLDEN = Path(__file__).parent
@@ -26,13 +26,26 @@ OUTPUTS = {
     "custom-config.js": paths.CUSTOM_CONFIG,
     "turnserver.conf": "jitsi-meet/coturn/turnserver.conf",  # only with the bundled TURN server
     "prometheus.yml": "jitsi-meet/prometheus/prometheus.yml",  # only with metrics.enabled
+    "frame-ancestors.conf": "jitsi-meet/web/nginx-custom/frame-ancestors.conf",
 }
+
+
+def seed_dev_ca(root: Path) -> None:
+    """A fixed development CA (tests/golden/dev-ca, valid until 2126): web's config label
+    hashes the certificate it serves (frontend.dev_https)."""
+    folder = root / devca.DIR
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    for rel in devca.FILES:
+        target = root / rel
+        target.write_bytes((GOLDEN / "dev-ca" / Path(rel).name).read_bytes())
+        target.chmod(0o600 if rel.endswith(".key") else 0o644)
 
 
 def render_case(root: Path, case: str):
     shutil.copy(GOLDEN / case / "jitsi-stack.yml", root / "jitsi-stack.yml")
     shutil.copytree(GOLDEN / "certs", root / "certs", dirs_exist_ok=True)
     seed_secrets(root)
+    seed_dev_ca(root)
     d = build(project.load(root, environ={}))
     apply.apply(d)
     return d
@@ -83,7 +96,8 @@ def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
         assert svc["restart"] == "unless-stopped"
         assert svc["read_only"] is True
         assert svc["healthcheck"]["test"][0] == "CMD"
-    assert services["jitsi-web"]["ports"] == ["8443:8000"]
+    # the seed's plain http on 8443, and https with the development CA on 8444 (issue 22)
+    assert services["jitsi-web"]["ports"] == ["8443:8000", "8444:8443"]
     assert services["jitsi-jvb"]["ports"] == ["10000:10000/udp", "127.0.0.1:8080:8080"]
     assert services["jitsi-jicofo"]["ports"] == ["127.0.0.1:8888:8888"]
     for name in ("jitsi-web", "jitsi-jicofo", "jitsi-jvb"):
@@ -104,7 +118,7 @@ def test_defaults_reproduce_the_platforms_stack_sh_setup(root):
         "ENABLE_RECORDING": "0",
         "ENABLE_TRANSCRIPTIONS": "0",
         "ENABLE_WELCOME_PAGE": "1",
-        "DISABLE_HTTPS": "1",
+        "DISABLE_HTTPS": "0",  # https on ports.https with the development CA (issue 22)
         "JICOFO_ENABLE_HEALTH_CHECKS": "1",
     }.items():
         assert env[name] == value, name

@@ -171,11 +171,14 @@ def stand_in_settings(
     *,
     https: int | None = None,
     images: dict[str, str] | None = None,
+    frontend_env_file: str = "",
 ) -> str:
     """jitsi-stack.yml of a testbed stack with its own names and ports (append the rest):
     the one header every Docker test and bench writes. https: serve on this port with the
     site certificate at certs/site.crt and certs/site.key (the test writes them); images:
-    more images than the testbed's jitsi ones, e.g. {"coturn": "jitsi-stack-testbed/..."}."""
+    more images than the testbed's jitsi ones, e.g. {"coturn": "jitsi-stack-testbed/..."};
+    frontend_env_file: frontend.env_file. Without https, no development https either
+    (frontend.dev_https: false): no second web port, each module owns its ports."""
     url = f"https://localhost:{https}" if https else f"http://localhost:{http}"
     secure = f"https: {https}, " if https else ""
     more = "".join(f", {name}: {value}" for name, value in (images or {}).items())
@@ -190,6 +193,12 @@ health: {{timeout: {timeout}, interval: 2}}
 """
     if https:
         text += "https: {enabled: true, certificate: {cert: certs/site.crt, key: certs/site.key}}\n"
+    front = f"env_file: {frontend_env_file}, " if frontend_env_file else ""
+    text += (
+        f"frontend: {{{front}dev_https: false}}\n"
+        if not https
+        else (f"frontend: {{{front.rstrip(', ')}}}\n" if front else "")
+    )
     return text
 
 

@@ -28,6 +28,8 @@ from ...validators import (
 from ..layers import Settings
 from ..schema import FIELDS
 from ..upstream import LUA_STRING_VARS, MANAGED, REMOVED, managed_fix, variables
+from .frontend import check as frontend_check
+from .frontend import warn as frontend_warn
 from .helm import settings_problems as helm_problems
 from .media import advertise, certificate, metrics, public_host, turn
 from .swarm import settings_problems as swarm_problems
@@ -119,6 +121,9 @@ def check(s: Settings, strict: bool = False) -> tuple[list[str], list[str]]:
     errors.extend(swarm_problems(s))
     _lua_strings(s, errors)
     _files(s, errors)
+    frontend_check(s, errors)
+    if not errors:
+        frontend_warn(s, warnings)
     return errors, warnings
 
 

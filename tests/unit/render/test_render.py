@@ -23,11 +23,24 @@ def deployment(root):
 
 
 def test_http_public_url_gets_ws_not_wss(root):
-    render_case(root, "defaults")
+    write_settings(root, "frontend: {dev_https: false}\n")  # plain http only
+    apply.apply(deployment(root))
     js = (root / paths.CUSTOM_CONFIG).read_text()
     assert "config.bosh = 'http://localhost:8443/' + subdir + 'http-bind';" in js
     assert "config.websocket = 'ws://localhost:8443/' + subdir + 'xmpp-websocket';" in js
     assert not [line for line in js.splitlines() if "wss://" in line and "config." in line]
+
+
+def test_http_and_dev_https_follow_the_pages_origin(root):
+    """Served on plain http and on https (development CA): neither page may call the other's
+    scheme (mixed content), so the signalling URLs take the page's own origin."""
+    render_case(root, "defaults")
+    js = (root / paths.CUSTOM_CONFIG).read_text()
+    assert (
+        "config.bosh = location.protocol + '//' + location.host + '/' + subdir + 'http-bind';" in js
+    )
+    assert "(location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host" in js
+    assert "localhost:8443/'" not in js
 
 
 def test_https_public_url_gets_wss(root):
@@ -42,7 +55,7 @@ def test_subdomains_off_renders_no_subdir(root):
     apply.apply(deployment(root))
     js = (root / paths.CUSTOM_CONFIG).read_text()
     assert "subdir" not in js.replace("declares no `subdir`", "")
-    assert "config.bosh = 'http://localhost:8443/http-bind';" in js
+    assert "config.bosh = location.protocol + '//' + location.host + '/http-bind';" in js
 
 
 def test_websocket_off_deletes_it(root):
@@ -151,8 +164,10 @@ def test_frontend_value_written_only_when_set_and_other_bytes_kept(root):
     target.chmod(0o640)
     write_settings(root, "frontend:\n  env_file: frontend/.env.local\n")
     apply.apply(deployment(root))
+    # the SDK's domain is the https endpoint (development CA, ports.https), then its URL
     assert target.read_bytes() == (
-        b"API_URL=http://backend:3000\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\r\nX=\xe9\r\n"
+        b"API_URL=http://backend:3000\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8444\r\nX=\xe9\r\n"
+        b"NEXT_PUBLIC_JITSI_URL=https://localhost:8444\r\n"
     )
     assert target.stat().st_mode & 0o777 == 0o640
 

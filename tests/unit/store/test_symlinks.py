@@ -109,7 +109,10 @@ def test_frontend_file_is_written_in_place_keeping_owner_mode_and_bytes(project,
         os.chown(target, 1234, 5678)
     write_settings(root, "frontend: {env_file: ../frontend/.env.local}\n")
     assert run_cli(root, "render").returncode == 0
-    assert target.read_bytes() == b"A=1\r\nB=\xff\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8443\r\n"
+    assert target.read_bytes() == (  # the https endpoint (development CA, issue 22)
+        b"A=1\r\nB=\xff\r\nNEXT_PUBLIC_JITSI_DOMAIN=localhost:8444\r\n"
+        b"NEXT_PUBLIC_JITSI_URL=https://localhost:8444\r\n"
+    )
     st = target.stat()
     assert st.st_mode & 0o777 == 0o604
     if os.geteuid() == 0:

@@ -175,8 +175,21 @@ index index.html index.htm;
 add_header X-Content-Type-Options nosniff;
 set $prefix "";
 
+# As upstream (docker-jitsi-meet 738058b4 web/rootfs/defaults/meet.conf:44): the operator's
+# nginx-custom/*.conf (from /config, copied to {CONF}) inside the server block, after the
+# security headers, before the locations (jitsi-stack's frame-ancestors header is one).
+include {CONF}/nginx-custom/*.conf;
+
 location = /config.js {{
     alias {CONF}/config.js;
+}}
+
+location = /external_api.js {{
+    alias /usr/share/jitsi-meet/libs/external_api.min.js;
+}}
+
+location ~ ^/(libs)/(.*)$ {{
+    alias /usr/share/jitsi-meet/$1/$2;
 }}
 
 location = /interface_config.js {{
