@@ -297,19 +297,7 @@ class Compose:
         engine = Engine.local(self.runner)
         if input is None and engine.available() and container.id:
             return engine.exec(container.id, list(cmd), timeout=timeout or 30.0)
-        return self.runner.run(
-            [
-                "docker",
-                "exec",
-                *(["--interactive"] if input is not None else []),
-                container.name,
-                *cmd,
-            ],
-            timeout=timeout,
-            check=False,
-            what="docker exec",
-            input=input,
-        )
+        return docker_exec(self.runner, ["docker"], container.name, cmd, timeout, input)
 
     def services(self) -> list[str]:
         """Every service of the project files (Jitsi's and the platform's extra files)."""
@@ -318,6 +306,25 @@ class Compose:
 
 
 # -- the engine ------------------------------------------------------------------
+
+
+def docker_exec(
+    runner: Runner,
+    docker: list[str],
+    container: str,
+    cmd: Iterable[str],
+    timeout: float | None,
+    input: str | None,
+) -> Result:
+    """`docker exec` of cmd in container (docker: `docker` and its host options), stdin
+    fed from input when given (passwords: never argv); a failure is the Result's."""
+    return runner.run(
+        [*docker, "exec", *(["--interactive"] if input is not None else []), container, *cmd],
+        timeout=timeout,
+        check=False,
+        what="docker exec",
+        input=input,
+    )
 
 
 def images_present(runner: Runner, refs: Iterable[str]) -> set[str]:
@@ -425,15 +432,7 @@ class Swarm:
         rows = self.json_lines("ps", "--filter", label, "--filter", "status=running")
         if not rows:
             return Result(("docker", "exec"), 1, "", f'service "{service}" is not running here')
-        return self.runner.run(
-            self.argv(
-                "exec", *(["--interactive"] if input is not None else []), rows[0]["ID"], *cmd
-            ),
-            timeout=timeout,
-            check=False,
-            what="docker exec",
-            input=input,
-        )
+        return docker_exec(self.runner, self.argv(), rows[0]["ID"], cmd, timeout, input)
 
     def deploy(self, stack_file: Path) -> Result:
         return self.run(

@@ -35,7 +35,6 @@ through ``Compose.exec`` (the Engine API's exec).
 from __future__ import annotations
 
 import contextlib
-import http.client
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -84,7 +83,7 @@ class HttpApi:
         if bridge.port:
             try:
                 return _http(bridge.port, method, path, self.timeout)
-            except (OSError, http.client.HTTPException) as err:
+            except OSError as err:
                 if self.compose is None:
                     raise NoAnswer(err.__class__.__name__) from None
         if self.compose is None:
@@ -120,17 +119,17 @@ def errors_line(text: str) -> str:
 
 
 def _http(port: int, method: str, path: str, timeout: float) -> str:
-    """One request to 127.0.0.1:port (http.client: no proxy); 200 or NoAnswer."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    """One request to 127.0.0.1:port (the loopback reader of ops/meetings.py): the body of
+    a 200 answer; NoAnswer for another status; OSError when nothing, or not HTTP, answers
+    there (then the request goes through the container)."""
+    from .meetings import Unanswered, request
+
     try:
-        conn.request(method, path, headers={"Accept": "*/*", "Content-Length": "0"})
-        resp = conn.getresponse()
-        body = resp.read(1 << 20).decode("utf-8", "replace")
-    finally:
-        conn.close()
-    if resp.status != 200:
-        raise NoAnswer(f"HTTP {resp.status} for {method} {path}")
-    return body
+        return request(port, path, method=method, accept="*/*", timeout=timeout)
+    except Unanswered as err:
+        if err.status is None:
+            raise ConnectionError(str(err)) from None
+        raise NoAnswer(f"HTTP {err.status} for {method} {path}") from None
 
 
 # -- which bridges ----------------------------------------------------------------------
@@ -302,7 +301,7 @@ def jicofo_operational(port: int, timeout: float = TIMEOUT) -> int | None:
         data = json.loads(_http(port, "GET", "/stats", timeout))
         value = (data.get("bridge_selector") or {}).get("operational_bridge_count")
         return int(value) if value is not None else None
-    except (OSError, http.client.HTTPException, NoAnswer, ValueError, TypeError, AttributeError):
+    except (OSError, NoAnswer, ValueError, TypeError, AttributeError):
         return None
 
 

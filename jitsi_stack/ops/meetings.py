@@ -8,9 +8,9 @@ Read over the loopback ports the Deployment publishes (jicofo's REST, each bridg
 colibri port), all at once (a thread each), each bounded by a short timeout; a service
 that does not answer shows "-" and says why, and never fails `inv status` by itself.
 
-The requests are plain HTTP/1.0 GETs on a socket: http.client (with its email parser and
-ssl) and concurrent.futures (with logging) would cost every `inv status` more to import
-than the answers take to come back.
+The requests are plain HTTP/1.0 on a socket (`request`, which ops/drain.py uses too):
+http.client (with its email parser and ssl) and concurrent.futures (with logging) would
+cost every `inv status` more to import than the answers take to come back.
 """
 
 from __future__ import annotations
@@ -53,31 +53,52 @@ class Meetings:
 
 
 class Unanswered(Exception):
-    """A loopback API did not answer 200."""
+    """A loopback API did not answer 200 (status: the HTTP status it gave; None: the
+    answer was not HTTP)."""
+
+    def __init__(self, text: str, status: int | None = None) -> None:
+        super().__init__(text)
+        self.status = status
 
 
 MAX_BODY = 1 << 20
 
 
 def _get(port: int, path: str, accept: str = "application/json") -> str:
-    """GET http://127.0.0.1:port/path: HTTP/1.0, so the server answers with one plain body
-    and closes (no proxy, no keep-alive); at most MAX_BODY bytes are read, and the whole
-    request ends within TIMEOUT (TimeoutError), however slowly the server trickles."""
-    request = (
-        f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n"
-        "Connection: close\r\n\r\n"
+    return request(port, path, accept=accept)
+
+
+def request(
+    port: int,
+    path: str,
+    *,
+    method: str = "GET",
+    accept: str = "application/json",
+    timeout: float | None = None,
+) -> str:
+    """One request to http://127.0.0.1:port/path, with no body (the loopback APIs of jicofo
+    and the bridges: this view, and ops/drain.py's drain and metrics): HTTP/1.0, so the
+    server answers with one plain body and closes (no proxy, no keep-alive); at most
+    MAX_BODY bytes are read, and the whole request ends within timeout (default TIMEOUT;
+    TimeoutError), however slowly the server trickles. The body of a 200 answer, else
+    Unanswered."""
+    timeout = TIMEOUT if timeout is None else timeout
+    length = "" if method == "GET" else "Content-Length: 0\r\n"
+    head = (
+        f"{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n"
+        f"{length}Connection: close\r\n\r\n"
     )
     chunks: list[bytes] = []
     size = 0
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(TIMEOUT)
+        sock.settimeout(timeout)
         sock.connect((b"127.0.0.1", port))  # bytes: no idna codec to load for an address
-        sock.sendall(request.encode("ascii"))
+        sock.sendall(head.encode("ascii"))
         while size <= MAX_BODY + (64 << 10):
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"no whole answer within {TIMEOUT:g}s")
+                raise TimeoutError(f"no whole answer within {timeout:g}s")
             sock.settimeout(left)
             if not (chunk := sock.recv(65536)):
                 break
@@ -95,7 +116,7 @@ def _body(answer: bytes) -> str:
     if not sep or len(status) < 2 or not status[0].startswith("HTTP/") or not status[1].isdigit():
         raise Unanswered("not an HTTP answer")
     if status[1] != "200":
-        raise Unanswered(f"HTTP {status[1]}")
+        raise Unanswered(f"HTTP {status[1]}", int(status[1]))
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _dechunk(body)

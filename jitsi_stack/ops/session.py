@@ -32,7 +32,6 @@ SWARM = "swarm"  # a Swarm stack deployed from this folder (swarm.deploy's marke
 class Session:
     root: Path
     runner: Runner = field(default_factory=Runner)
-    loads: int = 0  # how many times the settings were loaded: 1 per command, + reloads
     _built: bool = field(default=False, repr=False)  # a Stack was built (warnings shown)
     _settings: Settings | None = field(default=None, repr=False)
     _stack: Stack | None = field(default=None, repr=False)
@@ -46,7 +45,6 @@ class Session:
             from ..settings import project
 
             self._settings = project.load(self.root)
-            self.loads += 1
         return self._settings
 
     def stack(self, on_disk: str = "") -> Stack:
