@@ -313,22 +313,14 @@ def wait_operational(
     ask=jicofo_operational,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    warn: Callable[[str], None] = ui.warn,
-) -> bool:
-    """Wait until jicofo counts `wanted` operational bridges, so the next bridge drains only
-    once jicofo can send new conferences to the one just recreated. A jicofo that does not
-    answer is not waited for (True: nothing to wait on); the timeout is one warning."""
+) -> int | None:
+    """Wait until jicofo counts `wanted` operational bridges or `timeout` passes; returns
+    its last count (None: jicofo does not answer, so there is nothing to wait on)."""
     start = clock()
     while True:
         count = ask(port)
-        if count is None or count >= wanted:
-            return True
-        if clock() - start >= timeout:
-            warn(
-                f"jicofo counts {count} of {wanted} bridges operational after {timeout:.0f}s: "
-                "going on"
-            )
-            return False
+        if count is None or count >= wanted or clock() - start >= timeout:
+            return count
         sleep(0.5)
 
 

@@ -235,11 +235,54 @@ def wait_healthy(
         if live:
             live.stop()
     bad = [svc for svc, row in current.items() if not (row and row.ready)]
-    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in bad)
+    shown = _to_show(stack, bad)
+    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in shown)
     names = ", ".join(f"{svc} ({_label(current[svc])})" for svc in bad)
+    also = [svc for svc in shown if svc not in bad]
+    why = (
+        f" (jicofo is healthy only with an operational bridge: {', '.join(also)} too)"
+        if also
+        else ""
+    )
     raise StackError(
-        f"not healthy after {timeout:.0f}s: {names}: see the log lines below, fix the cause and "
-        "run `inv start` again (health.timeout sets the wait)",
+        f"not healthy after {timeout:.0f}s: {names}: see the log lines below{why}, fix the "
+        "cause and run `inv start` again (health.timeout sets the wait)",
+        detail=detail,
+    )
+
+
+def _to_show(stack: Stack, bad: list[str]) -> list[str]:
+    """The services whose log lines explain `bad`. jicofo is unhealthy while it counts no
+    operational bridge ("No operational bridges available", jicofo JicofoHealthChecker.kt),
+    and a bridge that cannot log in to prosody is healthy all the same (its health asks
+    only the ICE harvesters, jitsi-videobridge JvbHealthChecker.kt): the bridges' lines
+    come with jicofo's, where a wrong password shows."""
+    if not stack.d.has("jicofo") or stack.d.service("jicofo").name not in bad:
+        return bad
+    return bad + [b.name for b in stack.d.group("jvb") if b.name not in bad]
+
+
+def bridges_counted(stack: Stack, timeout: float) -> None:
+    """Wait until jicofo counts every running bridge operational: its healthy answer needs
+    only one, it sends new conferences only to the bridges it counts, and a bridge that
+    cannot log in to prosody is healthy all the same. Not counted in time: the task fails
+    with the bridges' log lines. A jicofo that does not answer is not waited for."""
+    from . import drain
+
+    if stack.runner.dry or not stack.d.has("jicofo"):
+        return
+    running = list(drain.running_bridges(stack.d, stack.compose.ps()))
+    if not running:
+        return
+    jicofo = stack.d.port("ports.jicofo_rest").host
+    count = drain.wait_operational(jicofo, len(running), timeout)
+    if count is None or count >= len(running):
+        return
+    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in running)
+    raise StackError(
+        f"jicofo counts {count} of {len(running)} running bridge(s) operational after "
+        f"{timeout:.0f}s ({', '.join(running)}): a bridge that cannot join prosody's brewery "
+        "stays healthy: see the log lines below, fix the cause and run `inv start` again",
         detail=detail,
     )
 
@@ -275,6 +318,7 @@ def up(
     With everything (no services), bridges that a lower jvb.count removes are drained first
     (ops/drain.py). no_deps: leave the services' dependencies alone (one bridge's roll)."""
     from ..render import apply
+    from . import drain
 
     runner = stack.runner
     preflight.check_engine(runner)
@@ -292,8 +336,6 @@ def up(
     preflight.check_subnets(stack.d, runner)
     pull(stack, expected)
     if everything:
-        from . import drain
-
         drain.drain_leaving(stack, running)
     args = ["up", "-d"]
     if recreate:
@@ -338,6 +380,8 @@ def up(
     worker.join()
     if (failure := outcome.get("up")) is not None:
         raise up_error(stack, failure)
+    if any(drain.is_bridge(stack.d, s) for s in expected):
+        bridges_counted(stack, timeout or stack.d.health_timeout)
     if everything:
         _record_applied(stack, inputs)
     return time.monotonic() - started
@@ -462,13 +506,9 @@ def roll_bridges(stack: Stack, services: list[str], *, recreate: bool = True) ->
     from . import drain
 
     def recreate_one(service: str) -> None:
+        # up() waits for the bridge's health and then for jicofo to count it again, so
+        # the next bridge drains only when new conferences can go to this one
         up(stack, [service], recreate=recreate, no_deps=True)
-        if stack.runner.dry or not stack.d.has("jicofo"):
-            return
-        # the bridge is healthy; before the next one drains, jicofo must count it again
-        running = drain.running_bridges(stack.d, stack.compose.ps())
-        jicofo = stack.d.port("ports.jicofo_rest").host
-        drain.wait_operational(jicofo, len(running), stack.d.health_timeout)
 
     return drain.roll(stack, services, recreate_one, keeps=True)
 

@@ -167,7 +167,10 @@ def test_killed_bridge_fails_status_and_comes_back(stack):
     assert containers(PROJECT)["jitsi-jvb"] == jvb  # restarted, not recreated
 
 
-def test_wrong_internal_password_keeps_jvb_unhealthy_and_start_names_it(stack):
+def test_wrong_internal_password_fails_start_and_names_the_bridge(stack):
+    """A bridge that cannot log in is healthy (jvb's health never asks XMPP, jitsi-videobridge
+    JvbHealthChecker.kt, as the stand-in does): start fails on jicofo's count or jicofo's
+    health, and either way names the bridge and prints its log lines."""
     good = secrets.read(stack)
     wrong = dict(good, JVB_AUTH_PASSWORD="f" * 32)
     secrets.save(stack, wrong)
@@ -176,6 +179,7 @@ def test_wrong_internal_password_keeps_jvb_unhealthy_and_start_names_it(stack):
         assert proc.returncode == 1
         error_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
         assert len(error_line) == 1 and "jitsi-jvb" in error_line[0], proc.stderr
+        assert "jicofo" in error_line[0], proc.stderr
         assert "last log lines of jitsi-jvb" in proc.stdout
         assert "not-authorized" in proc.stdout
         assert "f" * 32 not in proc.stdout + proc.stderr

@@ -134,6 +134,8 @@ def test_prosody_down_fails_bosh_and_websocket(stack):
         assert results["web"]["status"] == "pass"
     finally:
         assert inv(stack, "start").returncode == 0
+    # jicofo and the bridge log in to the new prosody again before the next test
+    assert wait_for(lambda: healthy(stack), 90)
 
 
 def test_web_down_fails_everything_through_it_with_one_cause(stack):

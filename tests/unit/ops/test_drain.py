@@ -459,28 +459,17 @@ def test_dry_roll_says_what_it_would_drain_and_asks_nothing(fake_api):
 def test_wait_operational_waits_for_jicofos_count_then_goes_on():
     answers = [1, 1, 2]
     clock = Clock()
-    warned: list[str] = []
-    ok = drain.wait_operational(
-        8888,
-        2,
-        60,
-        ask=lambda port: answers.pop(0),
-        clock=clock,
-        sleep=clock.sleep,
-        warn=warned.append,
+    count = drain.wait_operational(
+        8888, 2, 60, ask=lambda port: answers.pop(0), clock=clock, sleep=clock.sleep
     )
-    assert ok and clock.now == 101.0 and warned == []
+    assert count == 2 and clock.now == 101.0
 
 
-def test_wait_operational_timeout_is_one_warning_and_a_silent_jicofo_is_not_waited_for():
+def test_wait_operational_gives_the_last_count_at_the_timeout_and_none_for_a_silent_jicofo():
     clock = Clock()
-    warned: list[str] = []
-    ok = drain.wait_operational(
-        8888, 2, 3, ask=lambda port: 1, clock=clock, sleep=clock.sleep, warn=warned.append
-    )
-    assert not ok
-    assert warned == ["jicofo counts 1 of 2 bridges operational after 3s: going on"]
-    assert drain.wait_operational(8888, 2, 3, ask=lambda port: None, clock=clock, sleep=None)
+    assert drain.wait_operational(8888, 2, 3, ask=lambda port: 1, clock=clock, sleep=clock.sleep) == 1
+    assert clock.now >= 103.0
+    assert drain.wait_operational(8888, 2, 3, ask=lambda port: None, clock=clock, sleep=None) is None
 
 
 def test_jicofo_operational_reads_the_bridge_selector_and_is_none_when_closed():
@@ -509,3 +498,71 @@ def test_jicofo_operational_reads_the_bridge_selector_and_is_none_when_closed():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert drain.jicofo_operational(port, timeout=1) is None
+
+
+# -- start: jicofo must count every running bridge -------------------------------------------
+
+
+class JicofoStack(FakeStack):
+    """FakeStack with a jicofo whose REST port is 8888 and bridges that log `line`."""
+
+    def __init__(self, rows, line="") -> None:
+        from types import SimpleNamespace
+
+        super().__init__(rows)
+        self.d.has = lambda key: key == "jicofo"
+        self.d.service = lambda key: SimpleNamespace(name="jitsi-jicofo")
+        self.d.port = lambda setting: SimpleNamespace(host=8888)
+        compose_run = self.compose.run
+
+        def run(*args, **kwargs):
+            result = compose_run(*args, **kwargs)
+            if args[0] == "logs":
+                return Result(("docker", "compose"), 0, f"{args[-1]}: {line}\n", "")
+            return result
+
+        self.compose.run = run  # type: ignore[method-assign]
+
+    def mask(self, text: str) -> str:
+        return text
+
+
+def test_start_fails_when_jicofo_counts_fewer_bridges_than_run_with_their_log_lines(monkeypatch):
+    from jitsi_stack.errors import StackError
+    from jitsi_stack.ops import stack as stack_mod
+
+    stack = JicofoStack([row("jitsi-jvb", 8090), row("jitsi-jvb2", 8091)], "not-authorized")
+    asked: list[tuple] = []
+
+    def wait(port, wanted, timeout):
+        asked.append((port, wanted, timeout))
+        return 1
+
+    monkeypatch.setattr(drain, "wait_operational", wait)
+    with pytest.raises(StackError) as caught:
+        stack_mod.bridges_counted(stack, 25)  # type: ignore[arg-type]
+    assert asked == [(8888, 2, 25)]
+    message = str(caught.value)
+    assert message.startswith("jicofo counts 1 of 2 running bridge(s) operational after 25s")
+    assert "jitsi-jvb, jitsi-jvb2" in message and "\n" not in message
+    for svc in ("jitsi-jvb", "jitsi-jvb2"):
+        assert f"--- last log lines of {svc} ---\n{svc}: not-authorized" in caught.value.detail
+
+
+@pytest.mark.parametrize("count", [2, 3, None])
+def test_start_goes_on_when_jicofo_counts_them_all_or_does_not_answer(monkeypatch, count):
+    from jitsi_stack.ops import stack as stack_mod
+
+    stack = JicofoStack([row("jitsi-jvb", 8090), row("jitsi-jvb2", 8091)])
+    monkeypatch.setattr(drain, "wait_operational", lambda port, wanted, timeout: count)
+    stack_mod.bridges_counted(stack, 25)  # type: ignore[arg-type]
+
+
+def test_an_unhealthy_jicofo_brings_the_bridges_log_lines_along():
+    from jitsi_stack.ops import stack as stack_mod
+
+    stack = JicofoStack([])
+    show = stack_mod._to_show  # noqa: SLF001
+    assert show(stack, ["jitsi-jicofo"]) == ["jitsi-jicofo", "jitsi-jvb", "jitsi-jvb2"]  # type: ignore[arg-type]
+    assert show(stack, ["jitsi-jvb2", "jitsi-jicofo"]) == ["jitsi-jvb2", "jitsi-jicofo", "jitsi-jvb"]  # type: ignore[arg-type]
+    assert show(stack, ["jitsi-web"]) == ["jitsi-web"]  # type: ignore[arg-type]
