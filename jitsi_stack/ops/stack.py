@@ -184,6 +184,13 @@ def last_logs(stack: Stack, service: str, lines: int = 15) -> str:
     return stack.mask(text)
 
 
+def logs_detail(stack: Stack, services: Iterable[str]) -> str:
+    """The last log lines of each service, under a header line each (an error's detail)."""
+    return "\n".join(
+        f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in services
+    )
+
+
 def wait_healthy(
     stack: Stack,
     services: list[str],
@@ -236,7 +243,7 @@ def wait_healthy(
             live.stop()
     bad = [svc for svc, row in current.items() if not (row and row.ready)]
     shown = _to_show(stack, bad)
-    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in shown)
+    detail = logs_detail(stack, shown)
     names = ", ".join(f"{svc} ({_label(current[svc])})" for svc in bad)
     also = [svc for svc in shown if svc not in bad]
     why = (
@@ -278,7 +285,7 @@ def bridges_counted(stack: Stack, timeout: float) -> None:
     count = drain.wait_operational(jicofo, len(running), timeout)
     if count is None or count >= len(running):
         return
-    detail = "\n".join(f"--- last log lines of {svc} ---\n{last_logs(stack, svc)}" for svc in running)
+    detail = logs_detail(stack, running)
     raise StackError(
         f"jicofo counts {count} of {len(running)} running bridge(s) operational after "
         f"{timeout:.0f}s ({', '.join(running)}): a bridge that cannot join prosody's brewery "

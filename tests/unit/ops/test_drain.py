@@ -467,9 +467,12 @@ def test_wait_operational_waits_for_jicofos_count_then_goes_on():
 
 def test_wait_operational_gives_the_last_count_at_the_timeout_and_none_for_a_silent_jicofo():
     clock = Clock()
-    assert drain.wait_operational(8888, 2, 3, ask=lambda port: 1, clock=clock, sleep=clock.sleep) == 1
+    count = drain.wait_operational(8888, 2, 3, ask=lambda port: 1, clock=clock, sleep=clock.sleep)
+    assert count == 1
     assert clock.now >= 103.0
-    assert drain.wait_operational(8888, 2, 3, ask=lambda port: None, clock=clock, sleep=None) is None
+    assert (
+        drain.wait_operational(8888, 2, 3, ask=lambda port: None, clock=clock, sleep=None) is None
+    )
 
 
 def test_jicofo_operational_reads_the_bridge_selector_and_is_none_when_closed():
@@ -564,5 +567,9 @@ def test_an_unhealthy_jicofo_brings_the_bridges_log_lines_along():
     stack = JicofoStack([])
     show = stack_mod._to_show  # noqa: SLF001
     assert show(stack, ["jitsi-jicofo"]) == ["jitsi-jicofo", "jitsi-jvb", "jitsi-jvb2"]  # type: ignore[arg-type]
-    assert show(stack, ["jitsi-jvb2", "jitsi-jicofo"]) == ["jitsi-jvb2", "jitsi-jicofo", "jitsi-jvb"]  # type: ignore[arg-type]
+    assert show(stack, ["jitsi-jvb2", "jitsi-jicofo"]) == [
+        "jitsi-jvb2",
+        "jitsi-jicofo",
+        "jitsi-jvb",
+    ]  # type: ignore[arg-type]
     assert show(stack, ["jitsi-web"]) == ["jitsi-web"]  # type: ignore[arg-type]
