@@ -225,6 +225,24 @@ def collect(d, running: set[str]) -> Meetings | None:
     return view
 
 
+def uncounted(view: Meetings) -> str:
+    """One line when jicofo counts fewer operational bridges than run here ('' otherwise).
+    A bridge that cannot join prosody's brewery (a wrong password, prosody gone) is healthy
+    all the same, as jvb's health never asks XMPP (jitsi-videobridge JvbHealthChecker.kt),
+    and jicofo sends it no conference: only this count shows it. More counted than run
+    (bridges of other hosts in the same brewery) is fine."""
+    counted, running = view.bridges_operational, len(view.bridges)
+    if view.problem or counted is None or counted >= running:
+        return ""
+    names = [b.service for b in view.bridges]
+    where = f"`inv logs {names[0]}`" if running == 1 else "their logs (`inv logs SERVICE`)"
+    return (
+        f"jicofo counts {counted} of {running} running bridge(s) operational "
+        f"({', '.join(names)}): a bridge that cannot join prosody's brewery is healthy all "
+        f"the same and gets no conference: see {where}"
+    )
+
+
 def lines(view: Meetings) -> tuple[str, list[list[str]]]:
     """(the summary line, the bridge table's rows)."""
     if view.problem:

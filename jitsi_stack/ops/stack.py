@@ -337,6 +337,7 @@ def up(
     inputs = _inputs(stack, report.inputs)
     if everything and not recreate and not runner.dry and _nothing_to_do(stack, inputs, running):
         ui.info("nothing to change: every service runs, healthy, as last started")
+        bridges_counted(stack, timeout or stack.d.health_timeout)  # a bridge may rejoin
         return 0.0
     ours = preflight.published_ports(running)
     preflight.check_ports(stack.d.ports(expected), ours)

@@ -193,15 +193,18 @@ def as_json_text(
     view=None,
     one_line: bool = False,
 ) -> str:
+    from .meetings import uncounted
+
     ok, line = verdict(rows)
+    short = uncounted(view) if view is not None else ""
     certs = certs or []
     shown = [asdict(c) | {"level": c.level, "ok": c.level == "ok"} for c in certs]
     stamp = {"time": _now()} if one_line else {}
     return json.dumps(
         stamp
         | {
-            "ok": ok and not interrupted and not stack.problem and _certs_ok(certs),
-            "verdict": stack.problem or interrupted or line,
+            "ok": ok and not interrupted and not stack.problem and _certs_ok(certs) and not short,
+            "verdict": stack.problem or interrupted or (line if not ok else short or line),
             "project": stack.d.project,
             "settings": stack.problem or None,  # why the settings do not load
             "services": [asdict(r) | {"ok": r.ok} for r in rows],
@@ -235,7 +238,8 @@ def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
     certs = certificates(stack, rows)
     running = {r.service for r in rows if r.state == "running"}
     view = None if stack.problem else meetings.collect(stack.d, running)
-    good = _certs_ok(certs) and not stack.problem
+    short = meetings.uncounted(view) if view is not None else ""
+    good = _certs_ok(certs) and not stack.problem and not short
     if as_json:
         ui.plain(as_json_text(stack, rows, interrupted, certs, view, one_line))
         return verdict(rows)[0] and not interrupted and good
@@ -248,6 +252,8 @@ def run(stack: Stack, as_json: bool = False, one_line: bool = False) -> bool:
         if bridges:
             columns = ["bridge", "version", "stress", "conferences", "endpoints", ""]
             ui.show(ui.table(None, columns, bridges))
+    if short:
+        ui.error(short)
     show_certificates(certs)
     if stack.problem:
         ui.error("the settings do not load (the warning above says why): fix them (`inv lint`)")

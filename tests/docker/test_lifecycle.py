@@ -183,6 +183,10 @@ def test_wrong_internal_password_fails_start_and_names_the_bridge(stack):
         assert "last log lines of jitsi-jvb" in proc.stdout
         assert "not-authorized" in proc.stdout
         assert "f" * 32 not in proc.stdout + proc.stderr
+        # the bridge runs healthy; only jicofo's count shows it, and status says so
+        status = inv(stack, "status")
+        assert status.returncode == 1
+        assert "jicofo counts 0 of 1 running bridge(s) operational (jitsi-jvb)" in status.stderr
     finally:
         secrets.save(stack, good)
     proc = inv(stack, "start")

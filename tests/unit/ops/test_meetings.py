@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jitsi_stack.ops.meetings import GAUGE, Meetings, _bridge, lines
+from jitsi_stack.ops.meetings import GAUGE, Bridge, Meetings, _bridge, lines, uncounted
 
 JVB_TEXT = """# HELP jitsi_jvb_stress Current stress (between 0 and 1).
 # TYPE jitsi_jvb_stress gauge
@@ -198,3 +198,62 @@ def test_a_server_that_trickles_its_answer_is_cut_at_the_timeout(monkeypatch):
         stop.set()
         listener.close()
     assert bridge.problem == "TimeoutError"
+
+
+def _view(counted, running, problem=""):
+    names = ["jitsi-jvb", "jitsi-jvb2", "jitsi-jvb3"][:running]
+    return Meetings(0, 0, counted, counted, problem, [Bridge(n) for n in names])
+
+
+@pytest.mark.parametrize(
+    ("counted", "running", "problem", "said"),
+    [
+        (1, 1, "", ""),
+        (3, 2, "", ""),  # bridges of other hosts in the same brewery
+        (None, 2, "", ""),  # jicofo's stats without a bridge selector
+        (0, 1, "jicofo stats: ConnectionRefusedError", ""),  # unknown is not short
+        (0, 0, "", ""),
+        (
+            0,
+            1,
+            "",
+            "jicofo counts 0 of 1 running bridge(s) operational (jitsi-jvb): a bridge that "
+            "cannot join prosody's brewery is healthy all the same and gets no conference: "
+            "see `inv logs jitsi-jvb`",
+        ),
+        (
+            1,
+            3,
+            "",
+            "jicofo counts 1 of 3 running bridge(s) operational (jitsi-jvb, jitsi-jvb2, "
+            "jitsi-jvb3): a bridge that cannot join prosody's brewery is healthy all the same "
+            "and gets no conference: see their logs (`inv logs SERVICE`)",
+        ),
+    ],
+)
+def test_status_says_when_jicofo_counts_fewer_bridges_than_run(counted, running, problem, said):
+    assert uncounted(_view(counted, running, problem)) == said
+
+
+def test_a_short_count_fails_status_json_with_it_as_the_verdict():
+    """Every service healthy, jicofo counting one of two bridges: not ok, and the verdict
+    is the count's line (the services' verdict when one of them is bad)."""
+    import json
+    from types import SimpleNamespace
+
+    from jitsi_stack.ops.status import Row, as_json_text
+
+    stack = SimpleNamespace(problem="", d=SimpleNamespace(project="p"))
+
+    def row(service, state="running", health="healthy"):
+        return Row(service, state, health, "", "", "", "", "")
+
+    rows = [row("jitsi-jvb"), row("jitsi-jvb2")]
+    data = json.loads(as_json_text(stack, rows, view=_view(1, 2)))  # type: ignore[arg-type]
+    assert data["ok"] is False
+    assert data["verdict"].startswith("jicofo counts 1 of 2 running bridge(s) operational")
+    assert json.loads(as_json_text(stack, rows, view=_view(2, 2)))["ok"] is True  # type: ignore[arg-type]
+    rows[1] = row("jitsi-jvb2", "exited", "")
+    data = json.loads(as_json_text(stack, rows, view=_view(1, 2)))  # type: ignore[arg-type]
+    assert data["ok"] is False and "jitsi-jvb2" in data["verdict"]
+    assert not data["verdict"].startswith("jicofo counts")
