@@ -269,16 +269,21 @@ def _to_show(stack: Stack, bad: list[str]) -> list[str]:
     return bad + [b.name for b in stack.d.group("jvb") if b.name not in bad]
 
 
-def bridges_counted(stack: Stack, timeout: float) -> None:
+def bridges_counted(
+    stack: Stack, timeout: float, containers: list[docker.Container] | None = None
+) -> None:
     """Wait until jicofo counts every running bridge operational: its healthy answer needs
     only one, it sends new conferences only to the bridges it counts, and a bridge that
     cannot log in to prosody is healthy all the same. Not counted in time: the task fails
-    with the bridges' log lines. A jicofo that does not answer is not waited for."""
+    with the bridges' log lines. A jicofo that does not answer is not waited for.
+    containers: the project's, when the caller has just listed them."""
     from . import drain
 
     if stack.runner.dry or not stack.d.has("jicofo"):
         return
-    running = list(drain.running_bridges(stack.d, stack.compose.ps()))
+    if containers is None:
+        containers = stack.compose.ps()
+    running = list(drain.running_bridges(stack.d, containers))
     if not running:
         return
     jicofo = stack.d.port("ports.jicofo_rest").host
@@ -337,7 +342,7 @@ def up(
     inputs = _inputs(stack, report.inputs)
     if everything and not recreate and not runner.dry and _nothing_to_do(stack, inputs, running):
         ui.info("nothing to change: every service runs, healthy, as last started")
-        bridges_counted(stack, timeout or stack.d.health_timeout)  # a bridge may rejoin
+        bridges_counted(stack, timeout or stack.d.health_timeout, running)  # may be rejoining
         return 0.0
     ours = preflight.published_ports(running)
     preflight.check_ports(stack.d.ports(expected), ours)

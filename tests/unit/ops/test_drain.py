@@ -573,3 +573,19 @@ def test_an_unhealthy_jicofo_brings_the_bridges_log_lines_along():
         "jitsi-jvb",
     ]  # type: ignore[arg-type]
     assert show(stack, ["jitsi-web"]) == ["jitsi-web"]  # type: ignore[arg-type]
+
+
+def test_a_no_op_start_counts_on_the_containers_it_just_listed(monkeypatch):
+    """No second `docker compose ps` when the caller has the list (a no-op start)."""
+    from jitsi_stack.ops import stack as stack_mod
+
+    stack = JicofoStack([])  # compose ps would list nothing
+    asked: list[int] = []
+    monkeypatch.setattr(
+        drain, "wait_operational", lambda port, wanted, timeout: asked.append(wanted) or wanted
+    )
+    listed = [row("jitsi-jvb", 8090), row("jitsi-jvb2", 8091), row("jitsi-web")]
+    stack_mod.bridges_counted(stack, 25, listed)  # type: ignore[arg-type]
+    assert asked == [2]
+    stack_mod.bridges_counted(stack, 25)  # type: ignore[arg-type]
+    assert asked == [2]  # compose's list has no bridge: nothing to wait for
